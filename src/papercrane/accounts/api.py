@@ -1,0 +1,278 @@
+"""Accounts API: signup, tokens, the member's own account, public profiles and the social graph."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, File, Query, Router, Schema, UploadedFile
+
+from papercrane import ratelimit
+from papercrane.accounts import queries, services
+from papercrane.accounts.models import ApiToken, Language, Member
+from papercrane.api.auth import bearer, member_auth
+from papercrane.api.pagination import paginate
+from papercrane.api.problems import Problem, not_found
+from papercrane.api.threads import in_worker_thread
+
+router = Router(tags=["accounts"])
+
+
+class Counts(Schema):
+    followers: int
+    following: int
+
+
+class AccountOut(Schema):
+    id: str
+    username: str
+    display_name: str
+    bio: str
+    avatar_url: str | None
+    avatar_thumbnail_url: str | None
+    created_at: datetime
+    counts: Counts
+
+    @staticmethod
+    def resolve_id(member: Member) -> str:
+        return str(member.pk)
+
+    @staticmethod
+    def resolve_display_name(member: Member) -> str:
+        return member.name
+
+    @staticmethod
+    def resolve_avatar_url(member: Member) -> str | None:
+        return member.avatar.url if member.avatar else None
+
+    @staticmethod
+    def resolve_avatar_thumbnail_url(member: Member) -> str | None:
+        if member.avatar_thumbnail:
+            return member.avatar_thumbnail.url
+        return member.avatar.url if member.avatar else None
+
+    @staticmethod
+    def resolve_created_at(member: Member) -> datetime:
+        return member.date_joined
+
+    @staticmethod
+    def resolve_counts(member: Member) -> dict[str, int]:
+        return {"followers": member.follower_count, "following": member.following_count}
+
+
+class PrivateAccountOut(AccountOut):
+    email: str
+    language: str
+    time_zone: str
+    is_moderator: bool
+
+
+class RelationshipOut(Schema):
+    username: str
+    following: bool
+    followed_by: bool
+    blocking: bool
+
+
+class ProfileOut(AccountOut):
+    relationship: RelationshipOut | None = None
+
+
+class AccountPage(Schema):
+    items: list[AccountOut]
+    next_cursor: str | None
+
+
+class SignupIn(Schema):
+    username: str = Field(..., min_length=1, max_length=64)
+    password: str = Field(..., min_length=1, max_length=1024)
+    email: str = Field("", max_length=254)
+    display_name: str = Field("", max_length=50)
+    language: Language = Language.ENGLISH
+
+
+class ProfilePatch(Schema):
+    display_name: str | None = Field(None, max_length=50)
+    bio: str | None = Field(None, max_length=500)
+    language: Language | None = None
+    time_zone: str | None = Field(None, max_length=64)
+    email: str | None = Field(None, max_length=254)
+
+
+class TokenIn(Schema):
+    username: str = Field(..., min_length=1, max_length=64)
+    password: str = Field(..., min_length=1, max_length=1024)
+    name: str = Field("", max_length=100)
+
+
+class TokenOut(Schema):
+    access_token: str
+    token_type: str = "bearer"
+    id: str
+    name: str
+
+
+class TokenInfo(Schema):
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    current: bool = False
+
+    @staticmethod
+    def resolve_id(token: ApiToken) -> str:
+        return str(token.pk)
+
+
+class TokenPage(Schema):
+    items: list[TokenInfo]
+    next_cursor: str | None
+
+
+def _viewer(request: HttpRequest) -> Member | None:
+    """The member behind a bearer token or session, on endpoints open to everyone."""
+    member = bearer(request)
+    if member is None and request.user.is_authenticated:
+        member = request.user
+    return member if isinstance(member, Member) else None
+
+
+def _target(request: HttpRequest, username: str) -> Member:
+    member = queries.visible_member(_viewer(request), username)
+    if member is None:
+        raise not_found()
+    return member
+
+
+def _relationship(viewer: Member, other: Member) -> dict[str, Any]:
+    return {"username": other.username, **queries.relationship(viewer, other)}
+
+
+@router.post("/accounts", response={201: PrivateAccountOut}, auth=None)
+async def create_account(request: HttpRequest, payload: SignupIn) -> tuple[int, Member]:
+    member = await in_worker_thread(
+        services.sign_up,
+        username=payload.username,
+        password=payload.password,
+        email=payload.email,
+        display_name=payload.display_name,
+        language=payload.language,
+        ip=ratelimit.client_ip(request),
+    )
+    return 201, member
+
+
+@router.post("/auth/token", response=TokenOut, auth=None)
+async def create_token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
+    def sign_in() -> services.IssuedToken:
+        member = services.authenticate(
+            username=payload.username, password=payload.password, ip=ratelimit.client_ip(request)
+        )
+        if member is None:
+            raise Problem(401, "invalid-credentials", _("Wrong username or password"))
+        return services.issue_token(member=member, name=payload.name)
+
+    issued = await in_worker_thread(sign_in)
+    return {"access_token": issued.secret, "id": str(issued.token.pk), "name": issued.token.name}
+
+
+@router.get("/auth/tokens", response=TokenPage, auth=member_auth)
+def list_tokens(
+    request: HttpRequest, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
+) -> dict[str, Any]:
+    tokens, next_cursor = paginate(queries.live_tokens(request.auth), cursor=cursor, limit=limit)
+    current = getattr(request, "api_token", None)
+    for token in tokens:
+        token.current = current is not None and token.pk == current.pk  # type: ignore[attr-defined]
+    return {"items": tokens, "next_cursor": next_cursor}
+
+
+@router.delete("/auth/tokens/{token_id}", response={204: None}, auth=member_auth)
+def revoke_token(request: HttpRequest, token_id: int) -> tuple[int, None]:
+    if not services.revoke_token(member=request.auth, token_id=token_id):
+        raise not_found()
+    return 204, None
+
+
+@router.get("/accounts/me", response=PrivateAccountOut, auth=member_auth)
+def me(request: HttpRequest) -> Member:
+    return request.auth
+
+
+@router.patch("/accounts/me", response=PrivateAccountOut, auth=member_auth)
+def update_me(request: HttpRequest, payload: ProfilePatch) -> Member:
+    return services.update_profile(member=request.auth, **payload.dict(exclude_unset=True))
+
+
+@router.post("/accounts/me/avatar", response=PrivateAccountOut, auth=member_auth)
+def upload_avatar(request: HttpRequest, file: File[UploadedFile]) -> Member:
+    return services.set_avatar(member=request.auth, upload=file)
+
+
+@router.get("/accounts/{username}", response=ProfileOut, auth=None)
+def profile(request: HttpRequest, username: str) -> ProfileOut:
+    member = _target(request, username)
+    viewer = _viewer(request)
+    data = ProfileOut.from_orm(member)
+    if viewer is not None and viewer.pk != member.pk:
+        data.relationship = RelationshipOut(**_relationship(viewer, member))
+    return data
+
+
+@router.get("/accounts/{username}/followers", response=AccountPage, auth=None)
+def followers(
+    request: HttpRequest, username: str, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
+) -> dict[str, Any]:
+    member = _target(request, username)
+    rows, next_cursor = paginate(
+        Member.objects.filter(following_set__followee=member, is_active=True), cursor=cursor, limit=limit
+    )
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+@router.get("/accounts/{username}/following", response=AccountPage, auth=None)
+def following(
+    request: HttpRequest, username: str, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
+) -> dict[str, Any]:
+    member = _target(request, username)
+    rows, next_cursor = paginate(
+        Member.objects.filter(follower_set__follower=member, is_active=True), cursor=cursor, limit=limit
+    )
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+@router.post("/accounts/{username}/follow", response=RelationshipOut, auth=member_auth)
+def follow(request: HttpRequest, username: str) -> dict[str, Any]:
+    target = _target(request, username)
+    services.follow(member=request.auth, target=target)
+    return _relationship(request.auth, target)
+
+
+@router.delete("/accounts/{username}/follow", response=RelationshipOut, auth=member_auth)
+def unfollow(request: HttpRequest, username: str) -> dict[str, Any]:
+    target = _target(request, username)
+    services.unfollow(member=request.auth, target=target)
+    return _relationship(request.auth, target)
+
+
+@router.post("/accounts/{username}/block", response=RelationshipOut, auth=member_auth)
+def block(request: HttpRequest, username: str) -> dict[str, Any]:
+    # A member you already block stays reachable here so that you can see and undo it.
+    target = queries.member_by_username(username)
+    if target is None:
+        raise not_found()
+    services.block(member=request.auth, target=target)
+    return _relationship(request.auth, target)
+
+
+@router.delete("/accounts/{username}/block", response=RelationshipOut, auth=member_auth)
+def unblock(request: HttpRequest, username: str) -> dict[str, Any]:
+    target = queries.member_by_username(username)
+    if target is None:
+        raise not_found()
+    services.unblock(member=request.auth, target=target)
+    return _relationship(request.auth, target)
+

@@ -1,0 +1,97 @@
+"""Members, their API tokens and the social graph (follows, blocks). Data only: rules live in services."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    SIMPLIFIED_CHINESE = "zh-Hans", _("Simplified Chinese")
+
+
+class MemberManager(UserManager["Member"]):
+    def get_by_natural_key(self, username: str | None) -> Member:
+        # Usernames are unique case-insensitively, so logins are too.
+        return self.get(username__iexact=username)
+
+
+class Member(AbstractUser):
+    """A person with an account. ``username`` is ASCII and unique ignoring case."""
+
+    display_name = models.CharField(_("display name"), max_length=50, blank=True)
+    bio = models.CharField(_("bio"), max_length=500, blank=True)
+    avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
+    avatar_thumbnail = models.ImageField(upload_to="avatars/thumbs/", blank=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    is_moderator = models.BooleanField(_("moderator"), default=False)
+    follower_count = models.PositiveIntegerField(default=0)
+    following_count = models.PositiveIntegerField(default=0)
+
+    objects = MemberManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="member_username_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+class ApiToken(models.Model):
+    """A bearer token. Only its SHA-256 is stored; the member sees the secret once."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}:{self.prefix}"
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="following_set")
+    followee = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="follower_set")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(follower=models.F("followee")), name="follow_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["followee", "-created_at"])]
+
+
+class Block(models.Model):
+    blocker = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="blocking_set")
+    blocked = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="blocked_by_set")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(blocker=models.F("blocked")), name="block_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["blocked"])]

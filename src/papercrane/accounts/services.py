@@ -1,0 +1,316 @@
+"""Every write to accounts: signup, tokens, profile, roles and the social graph."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import re
+import secrets
+import zoneinfo
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from papercrane import ratelimit
+from papercrane.accounts.models import ApiToken, Block, Follow, Language, Member
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{3,30}$")
+RESERVED_USERNAMES = frozenset(
+    {
+        "about", "accounts", "admin", "administrator", "anonymous", "api", "auth", "explore",
+        "feed", "help", "healthz", "home", "live", "login", "logout", "me", "media", "moderator",
+        "notes", "notifications", "official", "papercrane", "post", "privacy", "root", "search",
+        "security", "settings", "signup", "static", "staff", "support", "system", "terms",
+        "topics", "www", "ws",
+    }
+)  # fmt: skip
+TIME_ZONES = frozenset(zoneinfo.available_timezones())
+SIGNUP_PER_IP = ratelimit.Rate(limit=20, period_seconds=3600)
+LOGIN_PER_IP = ratelimit.Rate(limit=60, period_seconds=300)
+LOGIN_FAILURES_PER_ACCOUNT = ratelimit.Rate(limit=10, period_seconds=900)
+AVATAR_MAX_PIXELS = 40_000_000
+AVATAR_SIZE = 512
+TOKEN_PREFIX = "pct_"
+
+
+def _field_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: [ValidationError(message, code=code)]})
+
+
+def validate_username(username: str) -> None:
+    """ASCII letters, digits and underscores; not reserved; free ignoring case."""
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise _field_error(
+            "username",
+            _("Use 3 to 30 characters: English letters, digits and underscores."),
+            "invalid",
+        )
+    if username.lower() in RESERVED_USERNAMES:
+        raise _field_error("username", _("This username is reserved."), "reserved")
+    if Member.objects.filter(username__iexact=username).exists():
+        raise _field_error("username", _("This username is already taken."), "taken")
+
+
+def validate_profile_fields(
+    *, language: str | None = None, time_zone: str | None = None, email: str | None = None
+) -> None:
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as error:
+            raise _field_error("email", _("Enter a valid email address."), "invalid") from error
+    if language is not None and language not in Language.values:
+        raise _field_error("language", _("Choose English or Simplified Chinese."), "invalid")
+    if time_zone is not None and time_zone not in TIME_ZONES:
+        raise _field_error("time_zone", _("Unknown time zone."), "invalid")
+
+
+def create_member(
+    *,
+    username: str,
+    password: str,
+    email: str = "",
+    display_name: str = "",
+    language: str = Language.ENGLISH,
+    bio: str = "",
+    time_zone: str = "UTC",
+) -> Member:
+    """Validate every field, then create the member; raises ValidationError naming the field."""
+    validate_username(username)
+    validate_profile_fields(language=language, time_zone=time_zone, email=email)
+    member = Member(
+        username=username,
+        email=email,
+        display_name=display_name.strip(),
+        bio=bio.strip(),
+        language=language,
+        time_zone=time_zone,
+    )
+    try:
+        password_validation.validate_password(password, member)
+    except ValidationError as error:
+        raise ValidationError({"password": error.error_list}) from error
+    member.set_password(password)  # the slow part, outside the write transaction
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError as error:  # a concurrent signup took the same name (any case)
+        raise _field_error("username", _("This username is already taken."), "taken") from error
+    return member
+
+
+def sign_up(
+    *,
+    username: str,
+    password: str,
+    email: str = "",
+    display_name: str = "",
+    language: str = Language.ENGLISH,
+    ip: str,
+) -> Member:
+    """Self-service signup: ``create_member`` behind a per-address limit on new accounts."""
+    ratelimit.check("signup-ip", ip, SIGNUP_PER_IP)
+    member = create_member(
+        username=username,
+        password=password,
+        email=email,
+        display_name=display_name,
+        language=language,
+    )
+    ratelimit.hit("signup-ip", ip, SIGNUP_PER_IP)
+    return member
+
+
+def authenticate(*, username: str, password: str, ip: str) -> Member | None:
+    """The active member with these credentials, or None. Rate limited per IP and per account."""
+    ratelimit.hit("login-ip", ip, LOGIN_PER_IP)
+    account_key = username.lower()
+    ratelimit.check("login-account", account_key, LOGIN_FAILURES_PER_ACCOUNT)
+    member = Member.objects.filter(username__iexact=username).first()
+    if member is None:
+        check_password(password, _dummy_hash())
+    elif member.is_active and member.check_password(password):  # upgrades old hashes too
+        Member.objects.filter(pk=member.pk).update(last_login=timezone.now())
+        return member
+    ratelimit.hit("login-account", account_key, LOGIN_FAILURES_PER_ACCOUNT)
+    return None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password: checking against it takes as long as a real check, so a
+    login for an unknown username cannot be told apart by its timing."""
+    return make_password(secrets.token_urlsafe(16))
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str
+
+
+def issue_token(*, member: Member, name: str = "") -> IssuedToken:
+    """A new bearer token; the secret is returned once and only its hash is kept."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        member=member,
+        name=name.strip() or _("API token"),
+        token_hash=hash_token(secret),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+def revoke_token(*, member: Member, token_id: int) -> bool:
+    """Revoke one of the member's own tokens; False when there is no such live token."""
+    revoked = ApiToken.objects.filter(
+        pk=token_id, member=member, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    return revoked == 1
+
+
+def touch_token(token: ApiToken) -> None:
+    """Record use at most once a minute, so reads do not each cost a write."""
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+
+
+def update_profile(
+    *,
+    member: Member,
+    display_name: str | None = None,
+    bio: str | None = None,
+    language: str | None = None,
+    time_zone: str | None = None,
+    email: str | None = None,
+) -> Member:
+    validate_profile_fields(language=language, time_zone=time_zone, email=email)
+    changes = {
+        "display_name": display_name.strip() if display_name is not None else None,
+        "bio": bio.strip() if bio is not None else None,
+        "language": language,
+        "time_zone": time_zone,
+        "email": email,
+    }
+    changed = [field for field, value in changes.items() if value is not None]
+    for field in changed:
+        setattr(member, field, changes[field])
+    if changed:
+        member.save(update_fields=changed)
+    return member
+
+
+def _decode_avatar(upload: UploadedFile) -> Image.Image:
+    """Identify by content, bound the work before decoding, and fail with a field error."""
+    if upload.size is None or upload.size == 0:
+        raise _field_error("avatar", _("The file is empty."), "empty")
+    if upload.size > settings.AVATAR_MAX_BYTES:
+        raise _field_error("avatar", _("The image is larger than 5 MB."), "too_large")
+    try:
+        image = Image.open(upload)
+        if image.format not in {"JPEG", "PNG", "WEBP"}:
+            raise _field_error("avatar", _("Upload a JPEG, PNG or WebP image."), "unsupported")
+        if image.width * image.height > AVATAR_MAX_PIXELS:
+            raise _field_error("avatar", _("The image has too many pixels."), "too_large")
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise _field_error(
+            "avatar", _("This file is not an image we can read."), "unreadable"
+        ) from error
+    return image
+
+
+def set_avatar(*, member: Member, upload: UploadedFile) -> Member:
+    """Store a square, re-encoded avatar (which drops EXIF and any location in it)."""
+    image = _decode_avatar(upload)
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    square = ImageOps.fit(image, (AVATAR_SIZE, AVATAR_SIZE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    square.save(buffer, format="WEBP", quality=85)
+    old_name = member.avatar.name
+    member.avatar.save(f"{member.pk}-{secrets.token_hex(6)}.webp", ContentFile(buffer.getvalue()))
+    member.avatar_thumbnail = ""
+    member.save(update_fields=["avatar", "avatar_thumbnail"])
+    if old_name:
+        member.avatar.storage.delete(old_name)
+    from papercrane.accounts.tasks import make_avatar_thumbnail
+
+    transaction.on_commit(lambda: make_avatar_thumbnail.enqueue(member_id=member.pk))
+    return member
+
+
+def grant_moderator(*, username: str) -> Member:
+    member = Member.objects.get(username__iexact=username)
+    Member.objects.filter(pk=member.pk).update(is_moderator=True)
+    member.is_moderator = True
+    return member
+
+
+# --- Social graph --------------------------------------------------------------------------------
+
+
+def is_blocked_either_way(a: Member, b: Member) -> bool:
+    return Block.objects.filter(blocker=a, blocked=b).exists() or Block.objects.filter(
+        blocker=b, blocked=a
+    ).exists()
+
+
+def follow(*, member: Member, target: Member) -> bool:
+    """Follow ``target``; idempotent. Counters move only when a row is really created."""
+    if member.pk == target.pk:
+        raise _field_error("username", _("You cannot follow yourself."), "self")
+    if is_blocked_either_way(member, target):
+        raise _field_error("username", _("You cannot follow this member."), "blocked")
+    with transaction.atomic():
+        created = Follow.objects.get_or_create(follower=member, followee=target)[1]
+        if created:
+            Member.objects.filter(pk=member.pk).update(following_count=F("following_count") + 1)
+            Member.objects.filter(pk=target.pk).update(follower_count=F("follower_count") + 1)
+    return True
+
+
+def _remove_follow(follower: Member, followee: Member) -> None:
+    """Delete one follow edge and its two counters, inside the caller's transaction."""
+    deleted, _unused = Follow.objects.filter(follower=follower, followee=followee).delete()
+    if deleted:
+        Member.objects.filter(pk=follower.pk).update(following_count=F("following_count") - 1)
+        Member.objects.filter(pk=followee.pk).update(follower_count=F("follower_count") - 1)
+
+
+def unfollow(*, member: Member, target: Member) -> bool:
+    with transaction.atomic():
+        _remove_follow(member, target)
+    return False
+
+
+def block(*, member: Member, target: Member) -> bool:
+    """Block ``target``: follows both ways end, and neither can see or reach the other."""
+    if member.pk == target.pk:
+        raise _field_error("username", _("You cannot block yourself."), "self")
+    with transaction.atomic():
+        Block.objects.get_or_create(blocker=member, blocked=target)
+        _remove_follow(member, target)
+        _remove_follow(target, member)
+    return True
+
+
+def unblock(*, member: Member, target: Member) -> bool:
+    Block.objects.filter(blocker=member, blocked=target).delete()
+    return False

@@ -1,0 +1,50 @@
+"""The one ninja API object at /api/v1; each app contributes its router from ``<app>/api.py``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.parser import Parser
+
+from papercrane.accounts.api import router as accounts_router
+from papercrane.api import problems
+
+
+class StrictJSONParser(Parser):
+    """JSON bodies must say so: a form or text body sent to a JSON endpoint is a 415, not a guess."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        if request.body and request.content_type != "application/json":
+            raise problems.Problem(
+                415,
+                "unsupported-media-type",
+                _("Unsupported content type"),
+                _("Send the body as application/json."),
+            )
+        try:
+            data = json.loads(request.body or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise problems.Problem(400, "malformed-json", _("The request body is not valid JSON")) from error
+        if not isinstance(data, dict):
+            raise problems.Problem(400, "malformed-json", _("The request body must be a JSON object"))
+        return data
+
+
+api = NinjaAPI(
+    title="Papercrane API",
+    version="1",
+    description="The public HTTP API of Papercrane. Errors are RFC 9457 problem+json.",
+    urls_namespace="api",
+    parser=StrictJSONParser(),
+)
+problems.install(api)
+api.add_router("/", accounts_router)
+
+
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Unknown paths under /api/ answer in the API's language: problem+json, not an HTML page."""
+    return problems.problem_response(request, problems.not_found())

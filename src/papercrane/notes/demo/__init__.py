@@ -1,0 +1,1 @@
+"""Demo fixtures (members, notes and bundled photos) for ``papercrane seed-demo``."""

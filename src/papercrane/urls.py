@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from papercrane.api.core import api, api_not_found
+from papercrane.api.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),
+    path("admin/", admin.site.urls),
+    # Embedded mode serves uploaded media itself; with S3 the bucket serves it.
+    re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    path("", include("papercrane.web.urls")),
+]

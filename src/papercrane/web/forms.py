@@ -1,0 +1,66 @@
+"""Web forms. They only parse and show; the rules live in accounts.services."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from papercrane.accounts.models import Language
+
+TIME_ZONE_CHOICES = [(zone, zone) for zone in sorted(zoneinfo.available_timezones())]
+
+
+class SignupForm(forms.Form):
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=30,
+        help_text=_("English letters, digits and underscores. You can't change it later."),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    display_name = forms.CharField(
+        label=_("Display name"),
+        max_length=50,
+        required=False,
+        help_text=_("Any language, any script. Shown on your notes."),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=1024,
+        help_text=_("At least 8 characters, not a common password."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(label=_("Display name"), max_length=50, required=False)
+    bio = forms.CharField(
+        label=_("Bio"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    avatar = forms.FileField(
+        label=_("Avatar"),
+        required=False,
+        help_text=_("JPEG, PNG or WebP, up to 5 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=TIME_ZONE_CHOICES)
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("Token name"), max_length=100)

@@ -1,0 +1,24 @@
+// Papercrane's small client: a live channel for signed-in members (/ws/me/), reconnecting
+// with backoff. Pages listen for "papercrane:event" to react to pushes.
+(function () {
+  "use strict";
+  var member = document.body.dataset.member;
+  if (!member || !("WebSocket" in window)) return;
+  var delay = 1000;
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + location.host + "/ws/me/");
+    socket.onopen = function () { delay = 1000; };
+    socket.onmessage = function (message) {
+      var event;
+      try { event = JSON.parse(message.data); } catch (error) { return; }
+      document.dispatchEvent(new CustomEvent("papercrane:event", { detail: event }));
+    };
+    socket.onclose = function (close) {
+      if (close.code === 4401) return; // signed out: do not retry
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  }
+  connect();
+})();

@@ -1,0 +1,202 @@
+"""Web pages. Thin: parse the form, call a service, render; rules live in the apps' services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from papercrane import ratelimit
+from papercrane.accounts import queries, services
+from papercrane.accounts.models import Language, Member
+from papercrane.web.forms import LoginForm, ProfileForm, SignupForm, TokenForm
+
+
+def _add_errors(form: Any, error: ValidationError) -> None:
+    """Show a service's ValidationError({field: [...]}) on the form's fields."""
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _rate_limited(request: HttpRequest, error: ratelimit.RateLimited) -> HttpResponse:
+    response = render(request, "web/rate_limited.html", {"seconds": error.retry_after}, status=429)
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    members = Member.objects.filter(is_active=True).order_by("-follower_count", "-date_joined")[:24]
+    return render(request, "web/home.html", {"members": members})
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "")[:100]
+    return render(
+        request, "web/search.html", {"q": text, "members": queries.search_members(text)}
+    )
+
+
+@login_required
+def compose(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/compose.html")
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/notifications.html")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("web:home")
+    initial_language = (
+        Language.SIMPLIFIED_CHINESE
+        if translation.get_language() == "zh-hans"
+        else Language.ENGLISH
+    )
+    form = SignupForm(request.POST or None, initial={"language": initial_language})
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.sign_up(ip=ratelimit.client_ip(request), **form.cleaned_data)
+        except ratelimit.RateLimited as error:
+            return _rate_limited(request, error)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            login(request, member, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome to Papercrane, %(name)s!") % {"name": member.name})
+            return redirect("web:profile", username=member.username)
+    return render(request, "web/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.authenticate(ip=ratelimit.client_ip(request), **form.cleaned_data)
+        except ratelimit.RateLimited as error:
+            return _rate_limited(request, error)
+        if member is None:
+            form.add_error(None, _("Wrong username or password."))
+        else:
+            login(request, member, backend="django.contrib.auth.backends.ModelBackend")
+            return HttpResponseRedirect(_safe_next(request, reverse("web:home")))
+    return render(request, "web/login.html", {"form": form, "next": _safe_next(request, "")})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("web:home")
+
+
+def profile(request: HttpRequest, username: str) -> HttpResponse:
+    viewer = request.user if request.user.is_authenticated else None
+    member = queries.visible_member(viewer, username)
+    if member is None:
+        raise Http404
+    relationship = None
+    if viewer is not None and viewer.pk != member.pk:
+        relationship = queries.relationship(viewer, member)
+    return render(request, "web/profile.html", {"member": member, "relationship": relationship})
+
+
+@login_required
+@require_POST
+def follow_toggle(request: HttpRequest, username: str) -> HttpResponse:
+    member = queries.visible_member(request.user, username)
+    if member is None:
+        raise Http404
+    try:
+        if request.POST.get("action") == "unfollow":
+            services.unfollow(member=request.user, target=member)
+        else:
+            services.follow(member=request.user, target=member)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("web:profile", username=member.username)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_profile(request: HttpRequest) -> HttpResponse:
+    member = request.user
+    initial = {
+        "display_name": member.display_name,
+        "bio": member.bio,
+        "language": member.language,
+        "time_zone": member.time_zone,
+    }
+    form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        avatar = data.pop("avatar")
+        try:
+            services.update_profile(member=member, **data)
+            if avatar:
+                services.set_avatar(member=member, upload=avatar)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            translation.activate(member.language.lower())
+            messages.success(request, _("Your profile is saved."))
+            response = redirect("web:settings")
+            response.set_cookie(
+                "papercrane_language", member.language.lower(), samesite="Lax", max_age=31_536_000
+            )
+            return response
+    return render(request, "web/settings.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_tokens(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            token_id = request.POST.get("revoke", "")
+            if not token_id.isdigit() or not services.revoke_token(
+                member=request.user, token_id=int(token_id)
+            ):
+                raise Http404
+            messages.success(request, _("The token is revoked."))
+            return redirect("web:tokens")
+        if form.is_valid():
+            new_secret = services.issue_token(member=request.user, name=form.cleaned_data["name"]).secret
+            form = TokenForm()
+    tokens = queries.live_tokens(request.user).order_by("-created_at")
+    return render(request, "web/tokens.html", {"form": form, "tokens": tokens, "new_secret": new_secret})
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Switch the interface language; a signed-in member's choice is saved to their profile."""
+    code = request.POST.get("language", "")
+    by_django_code = {value.lower(): value for value in Language.values}
+    if code.lower() not in by_django_code:
+        return redirect(_safe_next(request, reverse("web:home")))
+    if request.user.is_authenticated:
+        services.update_profile(member=request.user, language=by_django_code[code.lower()])
+    response = redirect(_safe_next(request, reverse("web:home")))
+    response.set_cookie("papercrane_language", code.lower(), samesite="Lax", max_age=31_536_000)
+    return response

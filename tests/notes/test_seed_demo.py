@@ -1,0 +1,36 @@
+"""``papercrane seed-demo`` creates the demo community once, with real photos ready for notes."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from PIL import Image
+import io
+
+from papercrane.accounts.models import Member
+from papercrane.notes.demo.photos import demo_photo_bytes, load_members, load_notes
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_is_idempotent_and_uses_the_configured_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERCRANE_DEMO_PASSWORD", "demo-crane-2026")
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert Member.objects.count() == len(load_members()) == 12
+    member = Member.objects.get(username=load_members()[0]["username"])
+    assert member.check_password("demo-crane-2026")
+
+
+def test_demo_notes_cover_six_topics_in_two_languages() -> None:
+    notes = load_notes()
+    assert len(notes) == 60
+    assert {note["category"] for note in notes} == {"food", "travel", "beauty", "fashion", "study", "fitness"}
+    assert {note["language"] for note in notes} == {"en", "zh-Hans"}
+
+
+def test_demo_photos_are_real_jpegs() -> None:
+    ref = load_notes()[0]["photos"][0]
+    image = Image.open(io.BytesIO(demo_photo_bytes(ref)))
+    assert image.format == "JPEG"
+    assert min(image.size) >= 200
