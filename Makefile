@@ -34,7 +34,7 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/papercrane makemigrations --check --dry-run
-	$(BIN)/python scripts/check_catalogs.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/check_catalogs.py
 
 format: install
 	$(BIN)/ruff check --fix src tests bench
@@ -42,8 +42,9 @@ format: install
 
 # Refresh the message catalogs from the code, then compile them (commit both .po and .mo).
 messages: install
-	cd src/papercrane && ../../$(BIN)/papercrane makemessages --locale en --locale zh_Hans --ignore "*/demo/*" --no-obsolete
-	$(BIN)/papercrane compilemessages --ignore ".venv"
+	$(BIN)/papercrane makemessages -l en -l zh_Hans --no-obsolete --ignore .venv --ignore var \
+		--ignore tests --ignore bench --ignore src/papercrane/notes/demo
+	$(BIN)/papercrane compilemessages --ignore .venv
 
 bench: install
 	$(BIN)/papercrane bench signup

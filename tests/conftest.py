@@ -13,7 +13,6 @@ from papercrane.accounts.models import Member
 from tests.helpers import PASSWORD, ApiClient
 
 
-
 @pytest.fixture(autouse=True)
 def _test_environment(settings: Any, tmp_path: Any) -> Iterator[None]:
     # Templates resolve static names without a collectstatic manifest; media go to a temp dir.

@@ -27,7 +27,9 @@ class ApiClient:
         if body is not None:
             kwargs.setdefault("data", json.dumps(body))
             kwargs.setdefault("content_type", "application/json")
-        return call(f"/api/v1{path}", headers={**self._headers(), **kwargs.pop("headers", {})}, **kwargs)
+        return call(
+            f"/api/v1{path}", headers={**self._headers(), **kwargs.pop("headers", {})}, **kwargs
+        )
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("get", path, **kwargs)
@@ -42,7 +44,9 @@ class ApiClient:
         return self.request("delete", path, **kwargs)
 
 
-def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (640, 480), color: str = "tomato") -> bytes:
+def image_bytes(
+    fmt: str = "PNG", size: tuple[int, int] = (640, 480), color: str = "tomato"
+) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, format=fmt)
     return buffer.getvalue()

@@ -38,7 +38,7 @@ def serve(argv: list[str]) -> int:
 
     worker = None
     if not args.no_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "papercrane.cli", "worker"])  # noqa: S603
+        worker = subprocess.Popen([sys.executable, "-m", "papercrane.cli", "worker"])
     try:
         uvicorn.run(
             "papercrane.asgi:application",
@@ -47,6 +47,7 @@ def serve(argv: list[str]) -> int:
             workers=args.workers,
             proxy_headers=False,
             server_header=False,
+            lifespan="off",
             log_level=os.environ.get("PAPERCRANE_LOG_LEVEL", "info").lower(),
         )
     finally:

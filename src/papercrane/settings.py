@@ -130,7 +130,7 @@ TEMPLATES = [
 
 def _database() -> dict[str, Any]:
     if DATABASE_URL:
-        database: dict[str, Any] = dj_database_url.parse(DATABASE_URL)
+        database: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL))
         database["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not
         database["OPTIONS"] = {
             # Server-side prepared statements break behind transaction poolers (PgBouncer).
@@ -266,6 +266,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("PAPERCRANE_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env("PAPERCRANE_LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.request": {"level": "ERROR"}},
 }

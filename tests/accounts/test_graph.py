@@ -12,15 +12,24 @@ from tests.helpers import ApiClient, problem
 pytestmark = pytest.mark.django_db
 
 
-def test_follow_is_idempotent_and_counted(alice: Member, bob: Member, as_member: Callable[[Member], ApiClient]) -> None:
+def test_follow_is_idempotent_and_counted(
+    alice: Member, bob: Member, as_member: Callable[[Member], ApiClient]
+) -> None:
     client = as_member(alice)
     for _ in range(2):
         body = client.post("/accounts/bob/follow").json()
-        assert body == {"username": "bob", "following": True, "followed_by": False, "blocking": False}
+        assert body == {
+            "username": "bob",
+            "following": True,
+            "followed_by": False,
+            "blocking": False,
+        }
     bob.refresh_from_db()
     alice.refresh_from_db()
     assert (bob.follower_count, alice.following_count) == (1, 1)
-    assert [m["username"] for m in client.get("/accounts/bob/followers").json()["items"]] == ["alice"]
+    assert [m["username"] for m in client.get("/accounts/bob/followers").json()["items"]] == [
+        "alice"
+    ]
     for _ in range(2):
         assert client.delete("/accounts/bob/follow").json()["following"] is False
     bob.refresh_from_db()
@@ -31,7 +40,9 @@ def test_following_needs_a_token(alice: Member, api: ApiClient) -> None:
     problem(api.post("/accounts/alice/follow"), 401)
 
 
-def test_a_member_cannot_follow_themself(alice: Member, as_member: Callable[[Member], ApiClient]) -> None:
+def test_a_member_cannot_follow_themself(
+    alice: Member, as_member: Callable[[Member], ApiClient]
+) -> None:
     problem(as_member(alice).post("/accounts/alice/follow"), 422)
 
 
@@ -45,7 +56,12 @@ def test_block_ends_follows_and_hides_both_ways(
     assert not Follow.objects.exists()
     alice.refresh_from_db()
     bob.refresh_from_db()
-    assert (alice.follower_count, alice.following_count, bob.follower_count, bob.following_count) == (0, 0, 0, 0)
+    assert (
+        alice.follower_count,
+        alice.following_count,
+        bob.follower_count,
+        bob.following_count,
+    ) == (0, 0, 0, 0)
     problem(bobs.get("/accounts/alice"), 404)
     problem(bobs.post("/accounts/alice/follow"), 404)
     problem(alices.get("/accounts/bob"), 404)
@@ -53,8 +69,15 @@ def test_block_ends_follows_and_hides_both_ways(
     assert bobs.get("/accounts/alice").status_code == 200
 
 
-def test_profile_shows_the_viewers_relationship(alice: Member, bob: Member, as_member: Callable[[Member], ApiClient]) -> None:
+def test_profile_shows_the_viewers_relationship(
+    alice: Member, bob: Member, as_member: Callable[[Member], ApiClient]
+) -> None:
     as_member(bob).post("/accounts/alice/follow")
     body = as_member(alice).get("/accounts/bob").json()
-    assert body["relationship"] == {"username": "bob", "following": False, "followed_by": True, "blocking": False}
+    assert body["relationship"] == {
+        "username": "bob",
+        "following": False,
+        "followed_by": True,
+        "blocking": False,
+    }
     assert body["counts"] == {"followers": 0, "following": 1}

@@ -22,18 +22,34 @@ def test_member_edits_profile(alice: Member, as_member: Callable[[Member], ApiCl
     client = as_member(alice)
     response = client.patch(
         "/accounts/me",
-        {"display_name": "王爱丽 Alice", "bio": "成都 → Berlin ☕️", "language": "zh-Hans", "time_zone": "Asia/Shanghai"},
+        {
+            "display_name": "王爱丽 Alice",
+            "bio": "成都 → Berlin ☕️",
+            "language": "zh-Hans",
+            "time_zone": "Asia/Shanghai",
+        },
     )
     assert response.status_code == 200
     body = response.json()
-    assert (body["display_name"], body["language"], body["time_zone"]) == ("王爱丽 Alice", "zh-Hans", "Asia/Shanghai")
+    assert (body["display_name"], body["language"], body["time_zone"]) == (
+        "王爱丽 Alice",
+        "zh-Hans",
+        "Asia/Shanghai",
+    )
     alice.refresh_from_db()
     assert alice.bio == "成都 → Berlin ☕️"
 
 
-def test_bad_profile_values_name_their_fields(alice: Member, as_member: Callable[[Member], ApiClient]) -> None:
+def test_bad_profile_values_name_their_fields(
+    alice: Member, as_member: Callable[[Member], ApiClient]
+) -> None:
     client = as_member(alice)
-    body = problem(client.patch("/accounts/me", {"time_zone": "Mars/Olympus", "language": "xx", "bio": "b" * 501}), 422)
+    body = problem(
+        client.patch(
+            "/accounts/me", {"time_zone": "Mars/Olympus", "language": "xx", "bio": "b" * 501}
+        ),
+        422,
+    )
     assert error_fields(body) == {"language", "bio"}
     body = problem(client.patch("/accounts/me", {"time_zone": "Mars/Olympus"}), 422)
     assert error_fields(body) == {"time_zone"}
@@ -48,7 +64,9 @@ def test_public_profile_hides_private_fields(alice: Member, api: ApiClient) -> N
     problem(api.get("/accounts/nobody_here"), 404)
 
 
-def upload(client: ApiClient, content: bytes, name: str = "a.png", content_type: str = "image/png") -> object:
+def upload(
+    client: ApiClient, content: bytes, name: str = "a.png", content_type: str = "image/png"
+) -> object:
     return client.client.post(
         "/api/v1/accounts/me/avatar",
         {"file": SimpleUploadedFile(name, content, content_type=content_type)},
@@ -76,11 +94,19 @@ def test_avatar_is_squared_reencoded_and_thumbnailed_in_the_background(
 
 def _png_header_only(width: int, height: int) -> bytes:
     """A PNG that declares huge dimensions but carries almost no data: a decompression bomb."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize(
@@ -104,7 +130,9 @@ def test_hostile_avatars_are_refused_and_nothing_changes(
     assert not alice.avatar
 
 
-def test_oversized_avatar_is_refused(alice: Member, as_member: Callable[[Member], ApiClient], settings: object) -> None:
+def test_oversized_avatar_is_refused(
+    alice: Member, as_member: Callable[[Member], ApiClient], settings: object
+) -> None:
     noise = io.BytesIO()
     Image.effect_noise((1800, 1800), 100).convert("RGB").save(noise, format="PNG")
     assert noise.tell() > 2_000_000

@@ -85,12 +85,20 @@ def test_malformed_json_is_a_400(api: ApiClient) -> None:
 
 
 def test_wrong_content_type_is_a_415(api: ApiClient) -> None:
-    response = api.post("/accounts", data="username=maya&password=x", content_type="application/x-www-form-urlencoded")
+    response = api.post(
+        "/accounts",
+        data="username=maya&password=x",
+        content_type="application/x-www-form-urlencoded",
+    )
     problem(response, 415)
 
 
 def test_errors_speak_the_requesters_language(api: ApiClient) -> None:
-    response = api.post("/accounts", {"username": "admin", "password": PASSWORD}, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    response = api.post(
+        "/accounts",
+        {"username": "admin", "password": PASSWORD},
+        headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+    )
     body = problem(response, 422)
     assert body["errors"][0]["message"] == "该用户名已被保留。"
     assert body["title"] == "有些字段需要修改"

@@ -27,8 +27,12 @@ def test_login_issues_a_bearer_token_that_is_stored_hashed(api: ApiClient, alice
     assert me.json()["username"] == "alice"
 
 
-@pytest.mark.parametrize(("username", "password"), [("alice", "wrong-password"), ("nobody", PASSWORD)])
-def test_bad_credentials_are_a_401(api: ApiClient, alice: Member, username: str, password: str) -> None:
+@pytest.mark.parametrize(
+    ("username", "password"), [("alice", "wrong-password"), ("nobody", PASSWORD)]
+)
+def test_bad_credentials_are_a_401(
+    api: ApiClient, alice: Member, username: str, password: str
+) -> None:
     problem(api.post("/auth/token", {"username": username, "password": password}), 401)
 
 
@@ -44,7 +48,9 @@ def test_private_endpoints_need_a_valid_token(api: ApiClient) -> None:
     problem(ApiClient(token="pct_not-a-real-token").get("/accounts/me"), 401)
 
 
-def test_tokens_are_listed_and_revocable(alice: Member, as_member: Callable[[Member], ApiClient]) -> None:
+def test_tokens_are_listed_and_revocable(
+    alice: Member, as_member: Callable[[Member], ApiClient]
+) -> None:
     client = as_member(alice)
     second = as_member(alice)
     listing = client.get("/auth/tokens").json()

@@ -13,7 +13,12 @@ pytestmark = pytest.mark.django_db
 def test_openapi_document_lists_the_account_endpoints(api: ApiClient) -> None:
     spec = api.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
-    for path in ["/api/v1/accounts", "/api/v1/auth/token", "/api/v1/accounts/me", "/api/v1/accounts/{username}/follow"]:
+    for path in [
+        "/api/v1/accounts",
+        "/api/v1/auth/token",
+        "/api/v1/accounts/me",
+        "/api/v1/accounts/{username}/follow",
+    ]:
         assert path in spec["paths"]
 
 

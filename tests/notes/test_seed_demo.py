@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.management import call_command
 from PIL import Image
-import io
 
 from papercrane.accounts.models import Member
 from papercrane.notes.demo.photos import demo_photo_bytes, load_members, load_notes
@@ -13,7 +14,9 @@ from papercrane.notes.demo.photos import demo_photo_bytes, load_members, load_no
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_is_idempotent_and_uses_the_configured_password(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seed_demo_is_idempotent_and_uses_the_configured_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PAPERCRANE_DEMO_PASSWORD", "demo-crane-2026")
     call_command("seed_demo")
     call_command("seed_demo")
@@ -25,7 +28,14 @@ def test_seed_demo_is_idempotent_and_uses_the_configured_password(monkeypatch: p
 def test_demo_notes_cover_six_topics_in_two_languages() -> None:
     notes = load_notes()
     assert len(notes) == 60
-    assert {note["category"] for note in notes} == {"food", "travel", "beauty", "fashion", "study", "fitness"}
+    assert {note["category"] for note in notes} == {
+        "food",
+        "travel",
+        "beauty",
+        "fashion",
+        "study",
+        "fitness",
+    }
     assert {note["language"] for note in notes} == {"en", "zh-Hans"}
 
 

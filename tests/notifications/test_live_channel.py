@@ -46,7 +46,10 @@ def test_member_receives_pushes(alice: Member) -> None:
         from asgiref.sync import sync_to_async
 
         await sync_to_async(push_to_member)(alice.pk, {"type": "notification.count", "unread": 3})
-        assert await communicator.receive_json_from(timeout=5) == {"type": "notification.count", "unread": 3}
+        assert await communicator.receive_json_from(timeout=5) == {
+            "type": "notification.count",
+            "unread": 3,
+        }
         await communicator.disconnect()
 
     async_to_sync(scenario)()

@@ -39,7 +39,15 @@ def test_security_headers_are_set() -> None:
 
 def test_signup_form_signs_the_member_in() -> None:
     client = Client()
-    response = client.post("/signup", {"username": "web_member", "display_name": "网页", "password": PASSWORD, "language": "zh-Hans"})
+    response = client.post(
+        "/signup",
+        {
+            "username": "web_member",
+            "display_name": "网页",
+            "password": PASSWORD,
+            "language": "zh-Hans",
+        },
+    )
     assert response.status_code == 302
     assert response["Location"] == "/@web_member"
     page = client.get("/@web_member").content.decode()
@@ -47,7 +55,11 @@ def test_signup_form_signs_the_member_in() -> None:
 
 
 def test_signup_form_shows_field_errors(alice: Member) -> None:
-    page = Client().post("/signup", {"username": "ALICE", "password": "123", "language": "en"}).content.decode()
+    page = (
+        Client()
+        .post("/signup", {"username": "ALICE", "password": "123", "language": "en"})
+        .content.decode()
+    )
     assert "This username is already taken." in page
     assert Member.objects.count() == 1
 
@@ -74,7 +86,9 @@ def test_language_switch_refuses_offsite_redirects() -> None:
 
 
 def test_login_refuses_offsite_next(alice: Member) -> None:
-    response = Client().post("/login?next=https://evil.example/", {"username": "alice", "password": PASSWORD})
+    response = Client().post(
+        "/login?next=https://evil.example/", {"username": "alice", "password": PASSWORD}
+    )
     assert response["Location"] == "/"
 
 
@@ -99,7 +113,9 @@ def test_session_api_calls_require_csrf(alice: Member) -> None:
 
 
 def test_user_text_is_escaped(make_member: object) -> None:
-    member = make_member("mallory", display_name="<script>alert(1)</script>", bio='"><img src=x onerror=alert(1)>')  # type: ignore[operator]
+    member = make_member(
+        "mallory", display_name="<script>alert(1)</script>", bio='"><img src=x onerror=alert(1)>'
+    )  # type: ignore[operator]
     page = Client().get(f"/@{member.username}").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;" in page
@@ -132,8 +148,17 @@ def test_profile_settings_form_saves(alice: Member) -> None:
     client.force_login(alice)
     response = client.post(
         "/settings",
-        {"display_name": "爱丽丝", "bio": "写字的人", "language": "zh-Hans", "time_zone": "Asia/Shanghai"},
+        {
+            "display_name": "爱丽丝",
+            "bio": "写字的人",
+            "language": "zh-Hans",
+            "time_zone": "Asia/Shanghai",
+        },
     )
     assert response.status_code == 302
     alice.refresh_from_db()
-    assert (alice.display_name, alice.language, alice.time_zone) == ("爱丽丝", "zh-Hans", "Asia/Shanghai")
+    assert (alice.display_name, alice.language, alice.time_zone) == (
+        "爱丽丝",
+        "zh-Hans",
+        "Asia/Shanghai",
+    )

@@ -12,7 +12,7 @@ from ninja import Field, File, Query, Router, Schema, UploadedFile
 from papercrane import ratelimit
 from papercrane.accounts import queries, services
 from papercrane.accounts.models import ApiToken, Language, Member
-from papercrane.api.auth import bearer, member_auth
+from papercrane.api.auth import AuthedRequest, bearer, member_auth
 from papercrane.api.pagination import paginate
 from papercrane.api.problems import Problem, not_found
 from papercrane.api.threads import in_worker_thread
@@ -109,7 +109,7 @@ class TokenIn(Schema):
 
 class TokenOut(Schema):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105
     id: str
     name: str
 
@@ -181,7 +181,7 @@ async def create_token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]
 
 @router.get("/auth/tokens", response=TokenPage, auth=member_auth)
 def list_tokens(
-    request: HttpRequest, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
+    request: AuthedRequest, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
 ) -> dict[str, Any]:
     tokens, next_cursor = paginate(queries.live_tokens(request.auth), cursor=cursor, limit=limit)
     current = getattr(request, "api_token", None)
@@ -191,24 +191,24 @@ def list_tokens(
 
 
 @router.delete("/auth/tokens/{token_id}", response={204: None}, auth=member_auth)
-def revoke_token(request: HttpRequest, token_id: int) -> tuple[int, None]:
+def revoke_token(request: AuthedRequest, token_id: int) -> tuple[int, None]:
     if not services.revoke_token(member=request.auth, token_id=token_id):
         raise not_found()
     return 204, None
 
 
 @router.get("/accounts/me", response=PrivateAccountOut, auth=member_auth)
-def me(request: HttpRequest) -> Member:
+def me(request: AuthedRequest) -> Member:
     return request.auth
 
 
 @router.patch("/accounts/me", response=PrivateAccountOut, auth=member_auth)
-def update_me(request: HttpRequest, payload: ProfilePatch) -> Member:
+def update_me(request: AuthedRequest, payload: ProfilePatch) -> Member:
     return services.update_profile(member=request.auth, **payload.dict(exclude_unset=True))
 
 
 @router.post("/accounts/me/avatar", response=PrivateAccountOut, auth=member_auth)
-def upload_avatar(request: HttpRequest, file: File[UploadedFile]) -> Member:
+def upload_avatar(request: AuthedRequest, file: File[UploadedFile]) -> Member:
     return services.set_avatar(member=request.auth, upload=file)
 
 
@@ -224,42 +224,52 @@ def profile(request: HttpRequest, username: str) -> ProfileOut:
 
 @router.get("/accounts/{username}/followers", response=AccountPage, auth=None)
 def followers(
-    request: HttpRequest, username: str, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
+    request: HttpRequest,
+    username: str,
+    cursor: str | None = None,
+    limit: int = Query(20, ge=1, le=100),
 ) -> dict[str, Any]:
     member = _target(request, username)
     rows, next_cursor = paginate(
-        Member.objects.filter(following_set__followee=member, is_active=True), cursor=cursor, limit=limit
+        Member.objects.filter(following_set__followee=member, is_active=True),
+        cursor=cursor,
+        limit=limit,
     )
     return {"items": rows, "next_cursor": next_cursor}
 
 
 @router.get("/accounts/{username}/following", response=AccountPage, auth=None)
 def following(
-    request: HttpRequest, username: str, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
+    request: HttpRequest,
+    username: str,
+    cursor: str | None = None,
+    limit: int = Query(20, ge=1, le=100),
 ) -> dict[str, Any]:
     member = _target(request, username)
     rows, next_cursor = paginate(
-        Member.objects.filter(follower_set__follower=member, is_active=True), cursor=cursor, limit=limit
+        Member.objects.filter(follower_set__follower=member, is_active=True),
+        cursor=cursor,
+        limit=limit,
     )
     return {"items": rows, "next_cursor": next_cursor}
 
 
 @router.post("/accounts/{username}/follow", response=RelationshipOut, auth=member_auth)
-def follow(request: HttpRequest, username: str) -> dict[str, Any]:
+def follow(request: AuthedRequest, username: str) -> dict[str, Any]:
     target = _target(request, username)
     services.follow(member=request.auth, target=target)
     return _relationship(request.auth, target)
 
 
 @router.delete("/accounts/{username}/follow", response=RelationshipOut, auth=member_auth)
-def unfollow(request: HttpRequest, username: str) -> dict[str, Any]:
+def unfollow(request: AuthedRequest, username: str) -> dict[str, Any]:
     target = _target(request, username)
     services.unfollow(member=request.auth, target=target)
     return _relationship(request.auth, target)
 
 
 @router.post("/accounts/{username}/block", response=RelationshipOut, auth=member_auth)
-def block(request: HttpRequest, username: str) -> dict[str, Any]:
+def block(request: AuthedRequest, username: str) -> dict[str, Any]:
     # A member you already block stays reachable here so that you can see and undo it.
     target = queries.member_by_username(username)
     if target is None:
@@ -269,10 +279,9 @@ def block(request: HttpRequest, username: str) -> dict[str, Any]:
 
 
 @router.delete("/accounts/{username}/block", response=RelationshipOut, auth=member_auth)
-def unblock(request: HttpRequest, username: str) -> dict[str, Any]:
+def unblock(request: AuthedRequest, username: str) -> dict[str, Any]:
     target = queries.member_by_username(username)
     if target is None:
         raise not_found()
     services.unblock(member=request.auth, target=target)
     return _relationship(request.auth, target)
-

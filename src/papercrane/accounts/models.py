@@ -1,4 +1,6 @@
-"""Members, their API tokens and the social graph (follows, blocks). Data only: rules live in services."""
+"""Members, their API tokens and the social graph (follows, blocks).
+
+Data only: the rules live in services.py."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ class Member(AbstractUser):
     follower_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
 
-    objects = MemberManager()
+    objects = MemberManager()  # type: ignore[misc]
 
     class Meta:
         constraints = [
@@ -81,6 +83,9 @@ class Follow(models.Model):
         ]
         indexes = [models.Index(fields=["followee", "-created_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.follower_id} -> {self.followee_id}"
+
 
 class Block(models.Model):
     blocker = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="blocking_set")
@@ -95,3 +100,6 @@ class Block(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["blocked"])]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} x {self.blocked_id}"

@@ -25,7 +25,9 @@ def make_avatar_thumbnail(member_id: int) -> None:
     buffer = io.BytesIO()
     thumbnail.save(buffer, format="WEBP", quality=80)
     old_name = member.avatar_thumbnail.name
-    member.avatar_thumbnail.save(f"{member.pk}-{THUMBNAIL_SIZE}.webp", ContentFile(buffer.getvalue()), save=False)
+    member.avatar_thumbnail.save(
+        f"{member.pk}-{THUMBNAIL_SIZE}.webp", ContentFile(buffer.getvalue()), save=False
+    )
     Member.objects.filter(pk=member.pk).update(avatar_thumbnail=member.avatar_thumbnail.name)
     if old_name and old_name != member.avatar_thumbnail.name:
         member.avatar_thumbnail.storage.delete(old_name)

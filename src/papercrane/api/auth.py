@@ -12,6 +12,12 @@ from papercrane.accounts.middleware import activate_member_preferences
 from papercrane.accounts.models import Member
 
 
+class AuthedRequest(HttpRequest):
+    """A request to an endpoint with ``auth=member_auth``: ``auth`` is the signed-in member."""
+
+    auth: Member
+
+
 class BearerAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Member | None:
         api_token = queries.token_for_secret(token)

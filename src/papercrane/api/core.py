@@ -15,7 +15,7 @@ from papercrane.api import problems
 
 
 class StrictJSONParser(Parser):
-    """JSON bodies must say so: a form or text body sent to a JSON endpoint is a 415, not a guess."""
+    """JSON bodies must say so: a form or text body sent to a JSON endpoint is a 415."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         if request.body and request.content_type != "application/json":
@@ -28,9 +28,13 @@ class StrictJSONParser(Parser):
         try:
             data = json.loads(request.body or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise problems.Problem(400, "malformed-json", _("The request body is not valid JSON")) from error
+            raise problems.Problem(
+                400, "malformed-json", _("The request body is not valid JSON")
+            ) from error
         if not isinstance(data, dict):
-            raise problems.Problem(400, "malformed-json", _("The request body must be a JSON object"))
+            raise problems.Problem(
+                400, "malformed-json", _("The request body must be a JSON object")
+            )
         return data
 
 

@@ -16,10 +16,14 @@ _SALT = "papercrane.cursor"
 
 
 def _invalid_cursor() -> Problem:
+    hint = _("Use the next_cursor of a previous page.")
     return Problem(
-        400, "invalid-cursor", _("Invalid cursor"), _("Use the next_cursor of a previous page."),
-        errors=[{"field": "cursor", "message": _("Use the next_cursor of a previous page."), "code": "invalid"}],
-    )  # fmt: skip
+        400,
+        "invalid-cursor",
+        _("Invalid cursor"),
+        hint,
+        errors=[{"field": "cursor", "message": hint, "code": "invalid"}],
+    )
 
 
 def _after(queryset: QuerySet[M], ordering: tuple[str, ...], values: list[Any]) -> QuerySet[M]:
@@ -27,7 +31,7 @@ def _after(queryset: QuerySet[M], ordering: tuple[str, ...], values: list[Any]) 
     meta = queryset.model._meta
     names = [field.lstrip("-") for field in ordering]
     typed = [
-        meta.get_field("id" if name == "pk" else name).to_python(value)
+        meta.get_field("id" if name == "pk" else name).to_python(value)  # type: ignore[union-attr]
         for name, value in zip(names, values, strict=True)
     ]
     condition = Q()

@@ -51,7 +51,10 @@ def problem_response(request: HttpRequest, problem: Problem) -> HttpResponse:
     if problem.errors:
         body["errors"] = problem.errors
     response = JsonResponse(
-        body, status=problem.status, content_type=CONTENT_TYPE, json_dumps_params={"ensure_ascii": False}
+        body,
+        status=problem.status,
+        content_type=CONTENT_TYPE,
+        json_dumps_params={"ensure_ascii": False},
     )
     for header, value in problem.headers.items():
         response[header] = value
@@ -59,7 +62,9 @@ def problem_response(request: HttpRequest, problem: Problem) -> HttpResponse:
 
 
 def not_found() -> Problem:
-    return Problem(404, "not-found", _("Not found"), _("There is nothing here, or it is not yours to see."))
+    return Problem(
+        404, "not-found", _("Not found"), _("There is nothing here, or it is not yours to see.")
+    )
 
 
 def validation_problem(errors: list[dict[str, str]]) -> Problem:
@@ -102,7 +107,11 @@ def _from_ninja_validation(error: NinjaValidationError) -> Problem:
         return Problem(400, "malformed-json", _("The request body is not valid JSON"))
     return validation_problem(
         [
-            {"field": _field_name(item.get("loc", ())), "message": _pydantic_message(item), "code": str(item.get("type", "invalid"))}
+            {
+                "field": _field_name(item.get("loc", ())),
+                "message": _pydantic_message(item),
+                "code": str(item.get("type", "invalid")),
+            }
             for item in error.errors
         ]
     )
@@ -115,9 +124,14 @@ def from_django_validation(error: DjangoValidationError) -> Problem:
         for field, field_errors in error.error_dict.items():
             for item in field_errors:
                 message = item.message % item.params if item.params else item.message
-                errors.append({"field": field, "message": str(message), "code": item.code or "invalid"})
+                errors.append(
+                    {"field": field, "message": str(message), "code": item.code or "invalid"}
+                )
     else:
-        errors = [{"field": "body", "message": str(message), "code": "invalid"} for message in error.messages]
+        errors = [
+            {"field": "body", "message": str(message), "code": "invalid"}
+            for message in error.messages
+        ]
     return validation_problem(errors)
 
 
@@ -145,13 +159,22 @@ def install(api: NinjaAPI) -> None:
         def handler(request: HttpRequest, exc: Exception) -> HttpResponse:
             return problem_response(request, to_problem(exc))
 
-        api.add_exception_handler(exception_class, handler)
+        api.add_exception_handler(exception_class, handler)  # type: ignore[arg-type]
 
     handle(Problem, lambda exc: exc)
     handle(NinjaValidationError, _from_ninja_validation)
     handle(DjangoValidationError, from_django_validation)
     handle(RateLimited, lambda exc: rate_limited(exc.retry_after))
-    handle(AuthenticationError, lambda exc: Problem(401, "unauthorized", _("Sign in first"), _("Send a valid bearer token or session."), headers={"WWW-Authenticate": "Bearer"}))
+    handle(
+        AuthenticationError,
+        lambda exc: Problem(
+            401,
+            "unauthorized",
+            _("Sign in first"),
+            _("Send a valid bearer token or session."),
+            headers={"WWW-Authenticate": "Bearer"},
+        ),
+    )
     handle(Http404, lambda exc: not_found())
     handle(RequestDataTooBig, lambda exc: Problem(413, "too-large", _("The request is too large")))
     handle(HttpError, _from_http_error)

@@ -17,4 +17,6 @@ def push_to_member(member_id: int, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    async_to_sync(layer.group_send)(member_group(member_id), {"type": "member.event", "event": event})
+    async_to_sync(layer.group_send)(
+        member_group(member_id), {"type": "member.event", "event": event}
+    )

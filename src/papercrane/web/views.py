@@ -22,6 +22,12 @@ from papercrane.accounts.models import Language, Member
 from papercrane.web.forms import LoginForm, ProfileForm, SignupForm, TokenForm
 
 
+class MemberRequest(HttpRequest):
+    """A request to a ``login_required`` view."""
+
+    user: Member
+
+
 def _add_errors(form: Any, error: ValidationError) -> None:
     """Show a service's ValidationError({field: [...]}) on the form's fields."""
     for field, errors in error.error_dict.items():
@@ -48,18 +54,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def search(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "")[:100]
-    return render(
-        request, "web/search.html", {"q": text, "members": queries.search_members(text)}
-    )
+    return render(request, "web/search.html", {"q": text, "members": queries.search_members(text)})
 
 
 @login_required
-def compose(request: HttpRequest) -> HttpResponse:
+def compose(request: MemberRequest) -> HttpResponse:
     return render(request, "web/compose.html")
 
 
 @login_required
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: MemberRequest) -> HttpResponse:
     return render(request, "web/notifications.html")
 
 
@@ -68,9 +72,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("web:home")
     initial_language = (
-        Language.SIMPLIFIED_CHINESE
-        if translation.get_language() == "zh-hans"
-        else Language.ENGLISH
+        Language.SIMPLIFIED_CHINESE if translation.get_language() == "zh-hans" else Language.ENGLISH
     )
     form = SignupForm(request.POST or None, initial={"language": initial_language})
     if request.method == "POST" and form.is_valid():
@@ -122,7 +124,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def follow_toggle(request: HttpRequest, username: str) -> HttpResponse:
+def follow_toggle(request: MemberRequest, username: str) -> HttpResponse:
     member = queries.visible_member(request.user, username)
     if member is None:
         raise Http404
@@ -138,7 +140,7 @@ def follow_toggle(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def settings_profile(request: HttpRequest) -> HttpResponse:
+def settings_profile(request: MemberRequest) -> HttpResponse:
     member = request.user
     initial = {
         "display_name": member.display_name,
@@ -169,7 +171,7 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def settings_tokens(request: HttpRequest) -> HttpResponse:
+def settings_tokens(request: MemberRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     new_secret = None
     if request.method == "POST":
@@ -182,10 +184,14 @@ def settings_tokens(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("The token is revoked."))
             return redirect("web:tokens")
         if form.is_valid():
-            new_secret = services.issue_token(member=request.user, name=form.cleaned_data["name"]).secret
+            new_secret = services.issue_token(
+                member=request.user, name=form.cleaned_data["name"]
+            ).secret
             form = TokenForm()
     tokens = queries.live_tokens(request.user).order_by("-created_at")
-    return render(request, "web/tokens.html", {"form": form, "tokens": tokens, "new_secret": new_secret})
+    return render(
+        request, "web/tokens.html", {"form": form, "tokens": tokens, "new_secret": new_secret}
+    )
 
 
 @require_POST

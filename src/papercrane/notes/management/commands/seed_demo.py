@@ -52,4 +52,6 @@ class Command(BaseCommand):
             f"Demo members: {created} created, {len(members) - created} already there. "
             f"Demo notes ready to load: {len(notes)}."
         )
-        self.stdout.write(f"Log in as any of {', '.join(sorted(usernames)[:3])}, … with password: {password}")
+        self.stdout.write(
+            f"Log in as any of {', '.join(sorted(usernames)[:3])}, … with password: {password}"
+        )

@@ -1,0 +1,1 @@
+"""Benchmarks and offline evaluations: ``papercrane bench NAME`` runs ``bench/NAME.py``."""

@@ -1,0 +1,68 @@
+"""Start a throwaway Papercrane server for a benchmark: fresh data dir, migrated, on a free port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_server(*, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Yield the base URL of a server started like ``make demo`` does, stopped afterwards."""
+    papercrane = str(Path(sys.executable).with_name("papercrane"))
+    with tempfile.TemporaryDirectory(prefix="papercrane-bench-") as data_dir:
+        child_env = {**os.environ, "PAPERCRANE_DATA_DIR": data_dir, **(env or {})}
+        subprocess.run([papercrane, "migrate", "--noinput", "-v", "0"], env=child_env, check=True)
+        port = _free_port()
+        command = [
+            papercrane,
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-worker",
+        ]
+        process = subprocess.Popen(
+            command,
+            env={**child_env, "PAPERCRANE_LOG_LEVEL": "warning"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_healthy(base_url, process)
+            yield base_url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait_until_healthy(
+    base_url: str, process: subprocess.Popen[bytes], seconds: float = 30
+) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited before it was healthy")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not become healthy in time")
