@@ -72,6 +72,13 @@ def test_invalid_email_and_language(api: ApiClient) -> None:
     assert error_fields(body) == {"language"}
 
 
+def test_every_invalid_field_is_named_at_once(api: ApiClient) -> None:
+    body = problem(
+        api.post("/accounts", {"username": "admin", "password": "123", "email": "x"}), 422
+    )
+    assert error_fields(body) == {"username", "password", "email"}
+
+
 def test_missing_fields_are_listed(api: ApiClient) -> None:
     body = problem(api.post("/accounts", {}), 422)
     assert error_fields(body) == {"username", "password"}

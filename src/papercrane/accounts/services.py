@@ -8,6 +8,7 @@ import io
 import re
 import secrets
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -66,15 +67,41 @@ def validate_username(username: str) -> None:
 def validate_profile_fields(
     *, language: str | None = None, time_zone: str | None = None, email: str | None = None
 ) -> None:
+    """Raise one ValidationError naming every invalid field among those given."""
+    errors: dict[str, list[ValidationError]] = {}
     if email:
         try:
             validate_email(email)
-        except ValidationError as error:
-            raise _field_error("email", _("Enter a valid email address."), "invalid") from error
+        except ValidationError:
+            errors["email"] = [ValidationError(_("Enter a valid email address."), code="invalid")]
     if language is not None and language not in Language.values:
-        raise _field_error("language", _("Choose English or Simplified Chinese."), "invalid")
+        errors["language"] = [
+            ValidationError(_("Choose English or Simplified Chinese."), code="invalid")
+        ]
     if time_zone is not None and time_zone not in TIME_ZONES:
-        raise _field_error("time_zone", _("Unknown time zone."), "invalid")
+        errors["time_zone"] = [ValidationError(_("Unknown time zone."), code="invalid")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_password(password: str, member: Member) -> None:
+    try:
+        password_validation.validate_password(password, member)
+    except ValidationError as error:
+        raise ValidationError({"password": error.error_list}) from error
+
+
+def _raise_all(*checks: Callable[[], None]) -> None:
+    """Run every check and raise one ValidationError naming every failing field, not the first."""
+    errors: dict[str, list[ValidationError]] = {}
+    for check in checks:
+        try:
+            check()
+        except ValidationError as error:
+            for field, field_errors in error.error_dict.items():
+                errors.setdefault(field, []).extend(field_errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 def create_member(
@@ -87,9 +114,7 @@ def create_member(
     bio: str = "",
     time_zone: str = "UTC",
 ) -> Member:
-    """Validate every field, then create the member; raises ValidationError naming the field."""
-    validate_username(username)
-    validate_profile_fields(language=language, time_zone=time_zone, email=email)
+    """Validate every field, then create the member; raises ValidationError naming each field."""
     member = Member(
         username=username,
         email=email,
@@ -98,10 +123,11 @@ def create_member(
         language=language,
         time_zone=time_zone,
     )
-    try:
-        password_validation.validate_password(password, member)
-    except ValidationError as error:
-        raise ValidationError({"password": error.error_list}) from error
+    _raise_all(
+        lambda: validate_username(username),
+        lambda: validate_profile_fields(language=language, time_zone=time_zone, email=email),
+        lambda: validate_password(password, member),
+    )
     member.set_password(password)  # the slow part, outside the write transaction
     try:
         with transaction.atomic():
