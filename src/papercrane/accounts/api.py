@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, File, Query, Router, Schema, UploadedFile
+from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
 from papercrane import ratelimit
 from papercrane.accounts import queries, services
@@ -152,7 +152,7 @@ def _relationship(viewer: Member, other: Member) -> dict[str, Any]:
 
 
 @router.post("/accounts", response={201: PrivateAccountOut}, auth=None)
-async def create_account(request: HttpRequest, payload: SignupIn) -> tuple[int, Member]:
+async def create_account(request: HttpRequest, payload: SignupIn) -> Status[Member]:
     member = await in_worker_thread(
         services.sign_up,
         username=payload.username,
@@ -162,7 +162,7 @@ async def create_account(request: HttpRequest, payload: SignupIn) -> tuple[int, 
         language=payload.language,
         ip=ratelimit.client_ip(request),
     )
-    return 201, member
+    return Status(201, member)
 
 
 @router.post("/auth/token", response=TokenOut, auth=None)
@@ -191,10 +191,10 @@ def list_tokens(
 
 
 @router.delete("/auth/tokens/{token_id}", response={204: None}, auth=member_auth)
-def revoke_token(request: AuthedRequest, token_id: int) -> tuple[int, None]:
+def revoke_token(request: AuthedRequest, token_id: int) -> Status[None]:
     if not services.revoke_token(member=request.auth, token_id=token_id):
         raise not_found()
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/accounts/me", response=PrivateAccountOut, auth=member_auth)
