@@ -1,9 +1,9 @@
 """``papercrane bench signup``: signups per second through the HTTP API with concurrent clients.
 
-Argon2id dominates a signup, so the ceiling on this machine is cores / single-hash time; the
+Argon2id dominates a signup, so the ceiling on this machine is cores / single-hash time. The
 benchmark prints that limit, and the rate the hasher reaches with one thread per core (Argon2 is
-memory-bound, so that is lower), beside the measured rate. Without ``--url`` it starts its own server
-(fresh SQLite data dir, rate limits off, since every request comes from one address).
+memory-bound, so that is lower), beside the measured rate. Without ``--url`` it starts its own
+server (fresh SQLite data dir, rate limits off, since every request comes from one address).
 """
 
 from __future__ import annotations
