@@ -81,3 +81,18 @@ def test_profile_shows_the_viewers_relationship(
         "blocking": False,
     }
     assert body["counts"] == {"followers": 0, "following": 1}
+
+
+def test_followers_are_listed_newest_first_in_pages(
+    alice: Member, make_member: Callable[..., Member], as_member: Callable[[Member], ApiClient]
+) -> None:
+    for name in ["fan_one", "fan_two", "fan_three"]:
+        as_member(make_member(name)).post("/accounts/alice/follow")
+    api = ApiClient()
+    first = api.get("/accounts/alice/followers?limit=2").json()
+    assert [m["username"] for m in first["items"]] == ["fan_three", "fan_two"]
+    rest = api.get(f"/accounts/alice/followers?limit=2&cursor={first['next_cursor']}").json()
+    assert [m["username"] for m in rest["items"]] == ["fan_one"]
+    assert rest["next_cursor"] is None
+    following = api.get("/accounts/fan_one/following").json()["items"]
+    assert [m["username"] for m in following] == ["alice"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
 from papercrane import ratelimit
 from papercrane.accounts import queries, services
-from papercrane.accounts.models import ApiToken, Language, Member
+from papercrane.accounts.models import ApiToken, Follow, Language, Member
 from papercrane.api.auth import AuthedRequest, bearer, member_auth
 from papercrane.api.pagination import paginate
 from papercrane.api.problems import Problem, not_found
@@ -147,6 +148,14 @@ def _target(request: HttpRequest, username: str) -> Member:
     return member
 
 
+def _blockable(username: str) -> Member:
+    """Block targets skip the visibility check: a member you block stays reachable to unblock."""
+    member = queries.member_by_username(username)
+    if member is None:
+        raise not_found()
+    return member
+
+
 def _relationship(viewer: Member, other: Member) -> dict[str, Any]:
     return {"username": other.username, **queries.relationship(viewer, other)}
 
@@ -222,6 +231,16 @@ def profile(request: HttpRequest, username: str) -> ProfileOut:
     return data
 
 
+def _member_page(
+    follows: QuerySet[Follow], side: str, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """A page of the members on ``side`` of ``follows``, most recent follow first."""
+    rows, next_cursor = paginate(
+        follows, cursor=cursor, limit=limit, ordering=("-created_at", "-pk")
+    )
+    return {"items": [getattr(row, side) for row in rows], "next_cursor": next_cursor}
+
+
 @router.get("/accounts/{username}/followers", response=AccountPage, auth=None)
 def followers(
     request: HttpRequest,
@@ -230,12 +249,7 @@ def followers(
     limit: int = Query(20, ge=1, le=100),
 ) -> dict[str, Any]:
     member = _target(request, username)
-    rows, next_cursor = paginate(
-        Member.objects.filter(following_set__followee=member, is_active=True),
-        cursor=cursor,
-        limit=limit,
-    )
-    return {"items": rows, "next_cursor": next_cursor}
+    return _member_page(queries.followers(member), "follower", cursor, limit)
 
 
 @router.get("/accounts/{username}/following", response=AccountPage, auth=None)
@@ -246,12 +260,7 @@ def following(
     limit: int = Query(20, ge=1, le=100),
 ) -> dict[str, Any]:
     member = _target(request, username)
-    rows, next_cursor = paginate(
-        Member.objects.filter(follower_set__follower=member, is_active=True),
-        cursor=cursor,
-        limit=limit,
-    )
-    return {"items": rows, "next_cursor": next_cursor}
+    return _member_page(queries.following(member), "followee", cursor, limit)
 
 
 @router.post("/accounts/{username}/follow", response=RelationshipOut, auth=member_auth)
@@ -270,18 +279,13 @@ def unfollow(request: AuthedRequest, username: str) -> dict[str, Any]:
 
 @router.post("/accounts/{username}/block", response=RelationshipOut, auth=member_auth)
 def block(request: AuthedRequest, username: str) -> dict[str, Any]:
-    # A member you already block stays reachable here so that you can see and undo it.
-    target = queries.member_by_username(username)
-    if target is None:
-        raise not_found()
+    target = _blockable(username)
     services.block(member=request.auth, target=target)
     return _relationship(request.auth, target)
 
 
 @router.delete("/accounts/{username}/block", response=RelationshipOut, auth=member_auth)
 def unblock(request: AuthedRequest, username: str) -> dict[str, Any]:
-    target = queries.member_by_username(username)
-    if target is None:
-        raise not_found()
+    target = _blockable(username)
     services.unblock(member=request.auth, target=target)
     return _relationship(request.auth, target)

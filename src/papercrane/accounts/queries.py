@@ -35,6 +35,18 @@ def live_tokens(member: Member) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(member=member, revoked_at__isnull=True)
 
 
+def followers(member: Member) -> QuerySet[Follow]:
+    return Follow.objects.filter(followee=member, follower__is_active=True).select_related(
+        "follower"
+    )
+
+
+def following(member: Member) -> QuerySet[Follow]:
+    return Follow.objects.filter(follower=member, followee__is_active=True).select_related(
+        "followee"
+    )
+
+
 def relationship(viewer: Member, other: Member) -> dict[str, bool]:
     return {
         "following": Follow.objects.filter(follower=viewer, followee=other).exists(),
