@@ -48,6 +48,7 @@ messages: install
 
 bench: install
 	$(BIN)/papercrane bench signup
+	$(BIN)/papercrane bench media
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "ninja",
     "csp",
     "papercrane.accounts",
+    "papercrane.media",
     "papercrane.notes",
     "papercrane.notifications",
     "papercrane.api",
@@ -89,6 +90,7 @@ if REDIS_URL:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "papercrane.web.middleware.RequestSizeLimitMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -225,6 +227,29 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "servestatic.storage.CompressedManifestStaticFilesStorage"},
 }
+S3_BUCKET = env("PAPERCRANE_S3_BUCKET")
+S3_ENDPOINT_URL = env("PAPERCRANE_S3_ENDPOINT_URL")
+S3_PUBLIC_DOMAIN = env("PAPERCRANE_S3_CUSTOM_DOMAIN")
+if S3_BUCKET:
+    # Names are content-addressed, so objects never change: cache them for a year.
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL or None,
+            "access_key": env("PAPERCRANE_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env("PAPERCRANE_S3_SECRET_ACCESS_KEY") or None,
+            "region_name": env("PAPERCRANE_S3_REGION") or None,
+            "custom_domain": S3_PUBLIC_DOMAIN or None,
+            "addressing_style": "path" if S3_ENDPOINT_URL else None,
+            "querystring_auth": env_bool("PAPERCRANE_S3_SIGNED_URLS", False),
+            "file_overwrite": True,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+MEDIA_CACHE_SECONDS = 31_536_000
+# Requests larger than this are refused before Django reads them (413).
+MAX_REQUEST_BYTES = env_int("PAPERCRANE_MAX_REQUEST_BYTES", 120 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
@@ -243,12 +268,21 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+def _media_origins() -> list[str]:
+    """Where photos load from when they live in a bucket rather than on this server."""
+    if not S3_BUCKET:
+        return []
+    if S3_PUBLIC_DOMAIN:
+        return [f"https://{S3_PUBLIC_DOMAIN}"]
+    return [S3_ENDPOINT_URL] if S3_ENDPOINT_URL else ["https://*.amazonaws.com"]
+
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", "blob:"],
+        "img-src": [SELF, "data:", "blob:", *_media_origins()],
         "media-src": [SELF, "blob:"],
         "connect-src": [SELF],
         "font-src": [SELF],
@@ -267,5 +301,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("PAPERCRANE_LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {"django.request": {"level": "ERROR"}, "pyvips": {"level": "WARNING"}},
 }

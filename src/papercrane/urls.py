@@ -1,10 +1,9 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 
 from papercrane.api.core import api, api_not_found
 from papercrane.api.health import healthz
+from papercrane.media.views import serve_media
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -12,6 +11,7 @@ urlpatterns = [
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("admin/", admin.site.urls),
     # Embedded mode serves uploaded media itself; with S3 the bucket serves it.
-    re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    re_path(r"^media/(?P<path>.*)$", serve_media),
+    path("", include("papercrane.notes.urls")),
     path("", include("papercrane.web.urls")),
 ]

@@ -13,7 +13,7 @@ from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from papercrane import ratelimit
 from papercrane.accounts import queries, services
 from papercrane.accounts.models import ApiToken, Follow, Language, Member
-from papercrane.api.auth import AuthedRequest, bearer, member_auth
+from papercrane.api.auth import AuthedRequest, member_auth, viewer_of
 from papercrane.api.pagination import paginate
 from papercrane.api.problems import Problem, not_found
 from papercrane.api.threads import in_worker_thread
@@ -61,6 +61,27 @@ class AccountOut(Schema):
     @staticmethod
     def resolve_counts(member: Member) -> dict[str, int]:
         return {"followers": member.follower_count, "following": member.following_count}
+
+
+class AuthorOut(Schema):
+    """The few fields a note or comment shows about its author."""
+
+    id: str
+    username: str
+    display_name: str
+    avatar_url: str | None
+
+    @staticmethod
+    def resolve_id(member: Member) -> str:
+        return str(member.pk)
+
+    @staticmethod
+    def resolve_display_name(member: Member) -> str:
+        return member.name
+
+    @staticmethod
+    def resolve_avatar_url(member: Member) -> str | None:
+        return AccountOut.resolve_avatar_thumbnail_url(member)
 
 
 class PrivateAccountOut(AccountOut):
@@ -133,16 +154,8 @@ class TokenPage(Schema):
     next_cursor: str | None
 
 
-def _viewer(request: HttpRequest) -> Member | None:
-    """The member behind a bearer token or session, on endpoints open to everyone."""
-    member = bearer(request)
-    if member is None and request.user.is_authenticated:
-        member = request.user
-    return member if isinstance(member, Member) else None
-
-
 def _target(request: HttpRequest, username: str) -> Member:
-    member = queries.visible_member(_viewer(request), username)
+    member = queries.visible_member(viewer_of(request), username)
     if member is None:
         raise not_found()
     return member
@@ -224,7 +237,7 @@ def upload_avatar(request: AuthedRequest, file: File[UploadedFile]) -> Member:
 @router.get("/accounts/{username}", response=ProfileOut, auth=None)
 def profile(request: HttpRequest, username: str) -> ProfileOut:
     member = _target(request, username)
-    viewer = _viewer(request)
+    viewer = viewer_of(request)
     data = ProfileOut.from_orm(member)
     if viewer is not None and viewer.pk != member.pk:
         data.relationship = RelationshipOut(**_relationship(viewer, member))

@@ -46,3 +46,11 @@ class SessionAuth(APIKeyCookie):
 bearer = BearerAuth()
 session = SessionAuth(csrf=True)
 member_auth = [bearer, session]
+
+
+def viewer_of(request: HttpRequest) -> Member | None:
+    """The member behind a bearer token or session, on endpoints open to everyone."""
+    member = bearer(request)
+    if member is None and request.user.is_authenticated:
+        member = request.user
+    return member if isinstance(member, Member) else None

@@ -12,6 +12,8 @@ from ninja.parser import Parser
 
 from papercrane.accounts.api import router as accounts_router
 from papercrane.api import problems
+from papercrane.media.api import router as media_router
+from papercrane.notes.api import router as notes_router
 
 
 class StrictJSONParser(Parser):
@@ -47,6 +49,8 @@ api = NinjaAPI(
 )
 problems.install(api)
 api.add_router("/", accounts_router)
+api.add_router("/", media_router)
+api.add_router("/", notes_router)
 
 
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:

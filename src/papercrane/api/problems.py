@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from papercrane.media.processing import MediaRejected
 from papercrane.ratelimit import RateLimited
 
 PROBLEM_TYPE_PREFIX = "urn:papercrane:problem:"
@@ -152,6 +153,12 @@ def _from_http_error(error: HttpError) -> Problem:
     return Problem(error.status_code, "http-error", str(error.message))
 
 
+def _from_rejected_media(error: MediaRejected) -> Problem:
+    kind = "unsupported-media-type" if error.status == 415 else "invalid-image"
+    message = str(error.message)
+    return Problem(error.status, kind, message, errors=[{"field": "file", "message": message, "code": error.code}])
+
+
 def install(api: NinjaAPI) -> None:
     """Route every error the API can raise through problem_response."""
 
@@ -178,3 +185,4 @@ def install(api: NinjaAPI) -> None:
     handle(Http404, lambda exc: not_found())
     handle(RequestDataTooBig, lambda exc: Problem(413, "too-large", _("The request is too large")))
     handle(HttpError, _from_http_error)
+    handle(MediaRejected, _from_rejected_media)

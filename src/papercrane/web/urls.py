@@ -7,7 +7,6 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("search", views.search, name="search"),
-    path("post", views.compose, name="compose"),
     path("notifications", views.notifications, name="notifications"),
     path("signup", views.signup, name="signup"),
     path("login", views.login_view, name="login"),

@@ -19,7 +19,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from papercrane import ratelimit
 from papercrane.accounts import queries, services
 from papercrane.accounts.models import Language, Member
+from papercrane.notes import queries as note_queries
 from papercrane.web.forms import LoginForm, ProfileForm, SignupForm, TokenForm
+
+
+HOME_NOTES = 60
 
 
 class MemberRequest(HttpRequest):
@@ -48,18 +52,15 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    members = Member.objects.filter(is_active=True).order_by("-follower_count", "-date_joined")[:24]
-    return render(request, "web/home.html", {"members": members})
+    viewer = request.user if request.user.is_authenticated else None
+    notes = note_queries.latest(viewer).order_by("-published_at", "-pk")[:HOME_NOTES]
+    members = Member.objects.filter(is_active=True).order_by("-follower_count", "-date_joined")[:12]
+    return render(request, "web/home.html", {"notes": notes, "members": members})
 
 
 def search(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "")[:100]
     return render(request, "web/search.html", {"q": text, "members": queries.search_members(text)})
-
-
-@login_required
-def compose(request: MemberRequest) -> HttpResponse:
-    return render(request, "web/compose.html")
 
 
 @login_required
@@ -119,7 +120,10 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     relationship = None
     if viewer is not None and viewer.pk != member.pk:
         relationship = queries.relationship(viewer, member)
-    return render(request, "web/profile.html", {"member": member, "relationship": relationship})
+    notes = note_queries.by_author(viewer, member).order_by("-published_at", "-pk")[:60]
+    drafts = note_queries.drafts(member).order_by("-pk") if viewer == member else []
+    context = {"member": member, "relationship": relationship, "notes": notes, "drafts": drafts}
+    return render(request, "web/profile.html", context)
 
 
 @login_required

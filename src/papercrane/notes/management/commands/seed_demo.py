@@ -1,6 +1,7 @@
-"""``papercrane seed-demo``: demo members now, and the demo notes as fixtures the notes app loads.
+"""``papercrane seed-demo``: the demo community: 12 members and their 60 photo notes.
 
-Idempotent: members that exist are left as they are. The demo password comes from
+Idempotent: members and notes that exist are left as they are. Photos go through the same
+pipeline as uploads (clean re-encode, variants, hashes). The demo password comes from
 PAPERCRANE_DEMO_PASSWORD, or is generated once, kept in the data dir and printed.
 """
 
@@ -8,15 +9,20 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from papercrane.accounts import services
 from papercrane.accounts.models import Member
-from papercrane.notes.demo.photos import load_members, load_notes
+from papercrane.media import services as media_services
+from papercrane.notes import services as note_services
+from papercrane.notes.demo.photos import demo_photo_bytes, load_members, load_notes
+from papercrane.notes.models import Note
 
 
 def demo_password() -> str:
@@ -29,6 +35,10 @@ def demo_password() -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(f"crane-{secrets.token_urlsafe(9)}")
     return path.read_text().strip()
+
+
+def _alt_text(ref: dict[str, Any], language: str) -> str:
+    return str(ref["alt"].get(language) or ref["alt"].get("en") or "")
 
 
 class Command(BaseCommand):
@@ -48,10 +58,35 @@ class Command(BaseCommand):
         strangers = {note["author"] for note in notes} - usernames
         if strangers:
             raise CommandError(f"Demo notes name unknown authors: {sorted(strangers)}")
+        posted = sum(self.post_note(fixture) for fixture in notes)
         self.stdout.write(
             f"Demo members: {created} created, {len(members) - created} already there. "
-            f"Demo notes ready to load: {len(notes)}."
+            f"Demo notes: {posted} posted, {len(notes) - posted} already there."
         )
         self.stdout.write(
             f"Log in as any of {', '.join(sorted(usernames)[:3])}, … with password: {password}"
         )
+
+    def post_note(self, fixture: dict[str, Any]) -> bool:
+        """Post one demo note (photos processed right away); False if it is already there."""
+        author = Member.objects.get(username__iexact=fixture["author"])
+        if Note.objects.filter(author=author, title=fixture["title"]).exists():
+            return False
+        media_ids = []
+        for ref in fixture["photos"]:
+            media = media_services.upload(
+                owner=author, data=demo_photo_bytes(ref), alt_text=_alt_text(ref, author.language)
+            )
+            media_services.process(media.pk)
+            media_ids.append(str(media.pk))
+        fields = note_services.NoteFields(
+            title=fixture["title"],
+            body=fixture["body"],
+            media_ids=media_ids,
+            topics=fixture["topics"],
+            language=fixture["language"],
+        )
+        note = note_services.create_note(author=author, fields=fields)
+        published_at = timezone.now() - timedelta(days=fixture["days_ago"], minutes=len(fixture["title"]))
+        Note.objects.filter(pk=note.pk).update(published_at=published_at, created_at=published_at)
+        return True

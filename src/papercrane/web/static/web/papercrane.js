@@ -22,3 +22,9 @@
   }
   connect();
 })();
+
+// Forms that ask before doing something that cannot be undone (e.g. deleting a note).
+document.addEventListener("submit", function (event) {
+  var message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});

@@ -1,0 +1,1 @@
+"""Uploads: validation, metadata stripping, variants, perceptual hashes, storage."""

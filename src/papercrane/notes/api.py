@@ -1,0 +1,235 @@
+"""Notes API: create, read, edit and delete notes; list a member's notes; suggest topics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+
+from papercrane.accounts import queries as account_queries
+from papercrane.accounts.api import AuthorOut
+from papercrane.api.auth import AuthedRequest, member_auth, viewer_of
+from papercrane.api.pagination import paginate
+from papercrane.api.problems import Problem, not_found
+from papercrane.media.api import MediaOut
+from papercrane.media.models import Media
+from papercrane.notes import queries, services
+from papercrane.notes.models import Note, Visibility
+
+router = Router(tags=["notes"])
+
+
+class CoverOut(Schema):
+    url: str
+    width: int
+    height: int
+    blurhash: str | None
+    dominant_color: str | None
+    placeholder: str | None
+
+
+class CountsOut(Schema):
+    likes: int
+    collects: int
+    comments: int
+
+
+class PlaceOut(Schema):
+    name: str
+    city: str
+
+
+class ViewerOut(Schema):
+    liked: bool = False
+    collected: bool = False
+
+
+class CardOut(Schema):
+    id: str
+    title: str
+    cover: CoverOut | None
+    author: AuthorOut
+    counts: CountsOut
+    language: str
+    reason: str | None = None
+
+    @staticmethod
+    def resolve_id(note: Note) -> str:
+        return str(note.pk)
+
+    @staticmethod
+    def resolve_cover(note: Note) -> dict[str, Any] | None:
+        return queries.cover_of(note)
+
+    @staticmethod
+    def resolve_counts(note: Note) -> dict[str, int]:
+        return {"likes": note.like_count, "collects": note.collect_count, "comments": note.comment_count}
+
+
+class NoteOut(CardOut):
+    body: str
+    media: list[MediaOut]
+    topics: list[str]
+    mentions: list[str]
+    place: PlaceOut | None
+    visibility: str
+    status: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    viewer: ViewerOut
+
+    @staticmethod
+    def resolve_media(note: Note) -> list[Media]:
+        return queries.photos(note)
+
+    @staticmethod
+    def resolve_topics(note: Note) -> list[str]:
+        return [topic.name for topic in note.topics.all()]
+
+    @staticmethod
+    def resolve_mentions(note: Note) -> list[str]:
+        return [member.username for member in note.mentions.all()]
+
+    @staticmethod
+    def resolve_place(note: Note) -> dict[str, str] | None:
+        if not (note.place_name or note.place_city):
+            return None
+        return {"name": note.place_name, "city": note.place_city}
+
+    @staticmethod
+    def resolve_viewer(note: Note) -> dict[str, bool]:
+        return {"liked": False, "collected": False}
+
+
+class CardPage(Schema):
+    items: list[CardOut]
+    next_cursor: str | None
+
+
+class PlaceIn(Schema):
+    name: str = Field("", max_length=100)
+    city: str = Field("", max_length=100)
+
+
+class NoteIn(Schema):
+    title: str = Field(..., max_length=80)
+    body: str = Field("", max_length=1000)
+    media_ids: list[str] = Field(default_factory=list, max_length=18)
+    topics: list[str] = Field(default_factory=list, max_length=10)
+    language: str = Field("", max_length=16)
+    visibility: Visibility = Visibility.PUBLIC
+    place: PlaceIn | None = None
+    draft: bool = False
+
+
+class NotePatch(Schema):
+    title: str | None = Field(None, max_length=80)
+    body: str | None = Field(None, max_length=1000)
+    media_ids: list[str] | None = Field(None, max_length=18)
+    topics: list[str] | None = Field(None, max_length=10)
+    language: str | None = Field(None, max_length=16)
+    visibility: Visibility | None = None
+    place: PlaceIn | None = None
+    draft: bool | None = None
+    version: int | None = Field(None, description="the version you edited; 409 if it changed")
+
+
+class TopicSuggestions(Schema):
+    items: list[str]
+
+
+def _fields(payload: dict[str, Any], note: Note | None = None) -> services.NoteFields:
+    place = payload.pop("place", None)
+    if place is not None:
+        payload["place_name"], payload["place_city"] = place.get("name", ""), place.get("city", "")
+    if note is not None:
+        base = {
+            "title": note.title,
+            "body": note.body,
+            "language": note.language,
+            "visibility": note.visibility,
+            "place_name": note.place_name,
+            "place_city": note.place_city,
+            "draft": note.status == Note.Status.DRAFT,
+        }
+        payload = {**base, **payload}
+    return services.NoteFields(**payload)
+
+
+def _reloaded(viewer: Any, note: Note) -> Note:
+    refreshed = queries.visible_note(viewer, note.pk)
+    if refreshed is None:  # pragma: no cover - the author always sees their own note
+        raise not_found()
+    return refreshed
+
+
+@router.post("/notes", response={201: NoteOut}, auth=member_auth)
+def create(request: AuthedRequest, payload: NoteIn) -> Status[Note]:
+    note = services.create_note(author=request.auth, fields=_fields(payload.dict()))
+    return Status(201, _reloaded(request.auth, note))
+
+
+@router.get("/notes/drafts", response=CardPage, auth=member_auth)
+def drafts(
+    request: AuthedRequest, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
+) -> dict[str, Any]:
+    rows, next_cursor = paginate(queries.drafts(request.auth), cursor=cursor, limit=limit, ordering=("-pk",))
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+@router.get("/notes/{note_id}", response=NoteOut, auth=None)
+def detail(request: HttpRequest, note_id: str) -> Note:
+    note = queries.visible_note(viewer_of(request), note_id)
+    if note is None:
+        raise not_found()
+    return note
+
+
+@router.patch("/notes/{note_id}", response=NoteOut, auth=member_auth)
+def edit(request: AuthedRequest, note_id: str, payload: NotePatch) -> Note:
+    note = queries.editable_note(request.auth, note_id)
+    if note is None:
+        raise not_found()
+    changes = payload.dict(exclude_unset=True)
+    version = changes.pop("version", None)
+    changed = set(changes) | ({"place_name", "place_city"} if "place" in changes else set())
+    try:
+        updated = services.update_note(note=note, fields=_fields(changes, note), changed=changed, version=version)
+    except services.EditConflict as error:
+        raise Problem(
+            409, "edit-conflict", _("The note changed since you loaded it"), _("Reload it and edit again.")
+        ) from error
+    return _reloaded(request.auth, updated)
+
+
+@router.delete("/notes/{note_id}", response={204: None}, auth=member_auth)
+def delete(request: AuthedRequest, note_id: str) -> Status[None]:
+    note = queries.editable_note(request.auth, note_id)
+    if note is None:
+        raise not_found()
+    services.delete_note(note=note)
+    return Status(204, None)
+
+
+@router.get("/accounts/{username}/notes", response=CardPage, auth=None)
+def author_notes(
+    request: HttpRequest, username: str, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
+) -> dict[str, Any]:
+    viewer = viewer_of(request)
+    author = account_queries.visible_member(viewer, username)
+    if author is None:
+        raise not_found()
+    rows, next_cursor = paginate(
+        queries.by_author(viewer, author), cursor=cursor, limit=limit, ordering=("-published_at", "-pk")
+    )
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+@router.get("/topics/suggest", response=TopicSuggestions, auth=None)
+def suggest_topics(request: HttpRequest, q: str = Query("", max_length=30)) -> dict[str, list[str]]:
+    return {"items": queries.suggest_topics(q)}

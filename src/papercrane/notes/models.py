@@ -1,0 +1,90 @@
+"""Notes, their topics and mentions. Data only: the rules live in services.py."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", _("Everyone")
+    FOLLOWERS = "followers", _("Followers")
+    PRIVATE = "private", _("Only me")
+
+
+class Topic(models.Model):
+    """A #topic. ``key`` folds case and width so #Travel and #ｔｒａｖｅｌ are one topic."""
+
+    name = models.CharField(max_length=30)
+    key = models.CharField(max_length=30, unique=True)
+    note_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Note(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes"
+    )
+    title = models.CharField(max_length=80)
+    body = models.TextField(blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    place_name = models.CharField(max_length=100, blank=True)
+    place_city = models.CharField(max_length=100, blank=True)
+    topics = models.ManyToManyField(Topic, through="NoteTopic", related_name="notes")
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Mention", related_name="mentioned_in"
+    )
+    like_count = models.PositiveIntegerField(default=0)
+    collect_count = models.PositiveIntegerField(default=0)
+    comment_count = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)  # bumped by every edit: optimistic locking
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["author", "status", "-published_at"]),
+            models.Index(fields=["status", "visibility", "-published_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class NoteTopic(models.Model):
+    note = models.ForeignKey(Note, on_delete=models.CASCADE)
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["note", "topic"], name="note_topic_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.note_id}#{self.topic_id}"
+
+
+class Mention(models.Model):
+    note = models.ForeignKey(Note, on_delete=models.CASCADE)
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["note", "member"], name="mention_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.note_id}@{self.member_id}"

@@ -1,0 +1,121 @@
+"""Read paths for notes: what a viewer may see, shaped once for the API and the web."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from papercrane.accounts.models import Block, Follow, Member
+from papercrane.media import storage
+from papercrane.media.models import Media
+from papercrane.notes.models import Note, Topic, Visibility
+from papercrane.notes.text import normalize_topic
+
+
+def _viewer_or_none(viewer: Member | None) -> Member | None:
+    return viewer if viewer is not None and viewer.is_authenticated else None
+
+
+def visible_notes(viewer: Member | None) -> QuerySet[Note]:
+    """Published notes ``viewer`` may see, plus their own drafts; never across a block."""
+    viewer = _viewer_or_none(viewer)
+    published = Q(status=Note.Status.PUBLISHED)
+    if viewer is None:
+        return Note.objects.filter(published, visibility=Visibility.PUBLIC)
+    followed = Follow.objects.filter(follower=viewer).values("followee")
+    audience = Q(visibility=Visibility.PUBLIC) | Q(visibility=Visibility.FOLLOWERS, author__in=followed)
+    blocked = Block.objects.filter(blocker=viewer).values("blocked")
+    blockers = Block.objects.filter(blocked=viewer).values("blocker")
+    return (
+        Note.objects.filter(Q(author=viewer) | (published & audience))
+        .exclude(author__in=blocked)
+        .exclude(author__in=blockers)
+    )
+
+
+def with_details(notes: QuerySet[Note]) -> QuerySet[Note]:
+    """Everything a note page or card renders, in a fixed number of queries."""
+    return notes.select_related("author").prefetch_related(
+        Prefetch("media", queryset=Media.objects.order_by("position", "pk")),
+        "topics",
+        "mentions",
+    )
+
+
+def visible_note(viewer: Member | None, note_id: str | int) -> Note | None:
+    if not str(note_id).isdigit():
+        return None
+    return with_details(visible_notes(viewer)).filter(pk=int(note_id)).first()
+
+
+def editable_note(editor: Member, note_id: str | int) -> Note | None:
+    """The editor's own note (drafts included); None for anyone else's."""
+    if not str(note_id).isdigit():
+        return None
+    return with_details(Note.objects.filter(author=editor)).filter(pk=int(note_id)).first()
+
+
+def latest(viewer: Member | None) -> QuerySet[Note]:
+    """Newest published notes first (the feed issue replaces this with ranking)."""
+    return with_details(visible_notes(viewer).filter(status=Note.Status.PUBLISHED))
+
+
+def by_author(viewer: Member | None, author: Member) -> QuerySet[Note]:
+    return with_details(visible_notes(viewer).filter(author=author, status=Note.Status.PUBLISHED))
+
+
+def drafts(author: Member) -> QuerySet[Note]:
+    return with_details(Note.objects.filter(author=author, status=Note.Status.DRAFT))
+
+
+def cover(note: Note) -> Media | None:
+    """The first image (a generated text cover for text-only notes), from the prefetched list."""
+    media = list(note.media.all())
+    return media[0] if media else None
+
+
+CARD_WIDTH = 720
+
+
+def variant_name(media: Media, width: int) -> str:
+    """The narrowest variant at least ``width`` wide (else the widest), or the clean original
+    while the variants are still being made."""
+    fitting = [v for v in media.variants if v["width"] >= width] or media.variants[-1:]
+    return str(fitting[0]["name"]) if fitting else media.original
+
+
+def cover_of(note: Note) -> dict[str, Any] | None:
+    """What a card needs to draw the cover without layout shift: URL, size, placeholder."""
+    media = cover(note)
+    if media is None:
+        return None
+    return {
+        "url": storage.url(variant_name(media, CARD_WIDTH)),
+        "width": media.width,
+        "height": media.height,
+        "blurhash": media.blurhash or None,
+        "dominant_color": media.dominant_color or None,
+        "placeholder": media.placeholder or None,
+        "alt_text": media.alt_text,
+    }
+
+
+def srcset(media: Media) -> str:
+    return ", ".join(f"{storage.url(v['name'])} {v['width']}w" for v in media.variants)
+
+
+def photos(note: Note) -> list[Media]:
+    """The note's images in order; a text-only note shows its generated cover."""
+    media = list(note.media.all())
+    real = [item for item in media if not item.is_text_cover]
+    return real or media
+
+
+def suggest_topics(prefix: str, limit: int = 8) -> list[str]:
+    key = normalize_topic(prefix)
+    if not key:
+        return list(Topic.objects.order_by("-note_count").values_list("name", flat=True)[:limit])
+    return list(
+        Topic.objects.filter(key__startswith=key).order_by("-note_count", "key").values_list("name", flat=True)[:limit]
+    )

@@ -1,0 +1,238 @@
+"""Every write to notes: create (or draft), edit, publish and delete, with topics and mentions."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from papercrane import ratelimit
+from papercrane.accounts.models import Block, Member
+from papercrane.media import processing
+from papercrane.media import services as media_services
+from papercrane.media.models import Media
+from papercrane.notes import text
+from papercrane.notes.models import Mention, Note, NoteTopic, Topic, Visibility
+
+MAX_MEDIA = 18
+MAX_MENTIONS = 20
+NOTES_PER_MEMBER = ratelimit.Rate(limit=60, period_seconds=3600)
+TEXT_COVER_COLOURS = ("#ff2442", "#2f6fed", "#12a37f", "#f29d38", "#8c5cf2", "#e0457b", "#1d8fb8")
+
+
+class EditConflict(Exception):
+    """The note changed since the editor loaded it (their ``version`` is stale)."""
+
+
+@dataclass
+class NoteFields:
+    """What an author writes; every field is checked before anything is stored."""
+
+    title: str
+    body: str = ""
+    media_ids: Sequence[str | int] = ()
+    topics: Sequence[str] = ()
+    language: str = ""
+    visibility: str = Visibility.PUBLIC
+    place_name: str = ""
+    place_city: str = ""
+    draft: bool = False
+    _errors: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def error(self, name: str, message: str) -> None:
+        self._errors.setdefault(name, []).append(message)
+
+    def raise_errors(self) -> None:
+        if self._errors:
+            raise ValidationError(self._errors)
+
+
+def _check_text(fields: NoteFields) -> None:
+    fields.title = text.clean_text(fields.title)
+    fields.body = text.clean_text(fields.body)
+    if not fields.title:
+        fields.error("title", _("Give your note a title."))
+    elif text.display_units(fields.title) > text.TITLE_MAX_UNITS:
+        fields.error("title", _("Titles hold up to 20 Chinese or 40 Latin characters."))
+    if len(fields.body) > text.BODY_MAX_CHARS:
+        fields.error("body", _("Use at most %(count)s characters.") % {"count": text.BODY_MAX_CHARS})
+    if fields.visibility not in Visibility.values:
+        fields.error("visibility", _("Choose who can see this note."))
+    fields.place_name = text.clean_text(fields.place_name)[:100]
+    fields.place_city = text.clean_text(fields.place_city)[:100]
+    fields.language = fields.language.strip()[:16]
+
+
+def _topic_names(fields: NoteFields) -> list[str]:
+    """Explicit topics first, then those written in the body; deduplicated by their key."""
+    names: dict[str, str] = {}
+    for name in [*fields.topics, *text.topics_in(fields.body)]:
+        cleaned = text.clean_text(str(name)).lstrip("#").strip()
+        key = text.normalize_topic(cleaned)
+        if not key:
+            continue
+        if len(cleaned) > text.TOPIC_MAX_CHARS or any(c.isspace() for c in cleaned):
+            fields.error("topics", _("Topics are single words of up to 30 characters."))
+            continue
+        names.setdefault(key, cleaned)
+    if len(names) > text.MAX_TOPICS:
+        fields.error("topics", _("Use at most %(count)s topics.") % {"count": text.MAX_TOPICS})
+    return list(names.values())
+
+
+def _own_media(author: Member, fields: NoteFields, note: Note | None) -> list[Media]:
+    """The author's own, usable media in the order given; errors for anything else."""
+    ids = [str(media_id) for media_id in fields.media_ids]
+    if len(ids) > MAX_MEDIA:
+        fields.error("media_ids", _("A note holds at most %(count)s images.") % {"count": MAX_MEDIA})
+        return []
+    if len(set(ids)) != len(ids):
+        fields.error("media_ids", _("Each image can appear once."))
+        return []
+    numeric = [int(media_id) for media_id in ids if media_id.isdigit()]
+    found = {
+        str(media.pk): media
+        for media in Media.objects.filter(pk__in=numeric, owner=author, is_text_cover=False)
+        if media.note_id is None or (note is not None and media.note_id == note.pk)
+    }
+    missing = [media_id for media_id in ids if media_id not in found]
+    if missing:
+        fields.error("media_ids", _("Unknown images: %(ids)s.") % {"ids": ", ".join(missing)})
+    failed = [media_id for media_id, media in found.items() if media.status == Media.Status.FAILED]
+    if failed:
+        fields.error("media_ids", _("These images could not be processed: %(ids)s.") % {"ids": ", ".join(failed)})
+    return [found[media_id] for media_id in ids if media_id in found]
+
+
+def _set_topics(note: Note, names: list[str]) -> None:
+    old = set(note.topics.values_list("pk", flat=True))
+    NoteTopic.objects.filter(note=note).delete()
+    new: list[int] = []
+    for position, name in enumerate(names):
+        topic, _created = Topic.objects.get_or_create(
+            key=text.normalize_topic(name), defaults={"name": name}
+        )
+        NoteTopic.objects.create(note=note, topic=topic, position=position)
+        new.append(topic.pk)
+    Topic.objects.filter(pk__in=set(new) - old).update(note_count=F("note_count") + 1)
+    Topic.objects.filter(pk__in=old - set(new)).update(note_count=F("note_count") - 1)
+
+
+def _set_mentions(note: Note) -> None:
+    """Link @usernames that exist and have not blocked the author (they would not be reachable)."""
+    Mention.objects.filter(note=note).delete()
+    usernames = {name.lower() for name in text.mentions_in(note.body)}
+    if not usernames:
+        return
+    named = Q()
+    for username in sorted(usernames)[:MAX_MENTIONS]:
+        named |= Q(username__iexact=username)
+    blocked_by = Block.objects.filter(blocked=note.author).values("blocker")
+    members = (
+        Member.objects.filter(named, is_active=True)
+        .exclude(pk__in=blocked_by)
+        .exclude(pk=note.author_id)
+    )
+    Mention.objects.bulk_create([Mention(note=note, member=member) for member in members])
+
+
+def _attach_media(note: Note, media: list[Media]) -> None:
+    """Make ``media`` the note's images in this order; delete the images an edit dropped."""
+    keep = {item.pk for item in media}
+    for dropped in note.media.filter(is_text_cover=False).exclude(pk__in=keep):
+        media_services.delete(dropped)
+    for position, item in enumerate(media):
+        Media.objects.filter(pk=item.pk).update(note=note, position=position + 1)
+
+
+def _refresh_text_cover(note: Note, has_photos: bool) -> None:
+    """Text-only notes get a generated cover showing the title; notes with photos need none."""
+    for cover in note.media.filter(is_text_cover=True):
+        media_services.delete(cover)
+    if has_photos:
+        return
+    colour = TEXT_COVER_COLOURS[int(hashlib.sha256(note.title.encode()).hexdigest(), 16) % len(TEXT_COVER_COLOURS)]
+    cover = media_services.upload(
+        owner=note.author, data=processing.text_cover(note.title, colour), alt_text=note.title, text_cover=True
+    )
+    Media.objects.filter(pk=cover.pk).update(note=note, position=0)
+
+
+def create_note(*, author: Member, fields: NoteFields) -> Note:
+    """Publish (or save as a draft) a note with its images, topics and mentions, all at once."""
+    ratelimit.check("note-create", str(author.pk), NOTES_PER_MEMBER)
+    _check_text(fields)
+    topic_names = _topic_names(fields)
+    media = _own_media(author, fields, note=None)
+    fields.raise_errors()
+    ratelimit.hit("note-create", str(author.pk), NOTES_PER_MEMBER)
+    now = timezone.now()
+    with transaction.atomic():
+        note = Note.objects.create(
+            author=author,
+            title=fields.title,
+            body=fields.body,
+            language=fields.language,
+            visibility=fields.visibility,
+            place_name=fields.place_name,
+            place_city=fields.place_city,
+            status=Note.Status.DRAFT if fields.draft else Note.Status.PUBLISHED,
+            published_at=None if fields.draft else now,
+        )
+        _attach_media(note, media)
+        _refresh_text_cover(note, has_photos=bool(media))
+        _set_topics(note, topic_names)
+        _set_mentions(note)
+    return note
+
+
+def update_note(
+    *, note: Note, fields: NoteFields, changed: set[str], version: int | None = None
+) -> Note:
+    """Apply the ``changed`` fields. With ``version``, refuse (EditConflict) if someone else
+    edited first; without it, edits apply one after another (the write lock serialises them)."""
+    current_media = [str(m.pk) for m in note.media.filter(is_text_cover=False)]
+    if "media_ids" not in changed:
+        fields.media_ids = current_media
+    _check_text(fields)
+    topic_names = _topic_names(fields) if {"topics", "body"} & changed else None
+    media = _own_media(note.author, fields, note=note)
+    fields.raise_errors()
+    with transaction.atomic():
+        locked = Note.objects.select_for_update().get(pk=note.pk)
+        if version is not None and version != locked.version:
+            raise EditConflict
+        title_changed = "title" in changed and fields.title != locked.title
+        for name in ("title", "body", "language", "visibility", "place_name", "place_city"):
+            if name in changed:
+                setattr(locked, name, getattr(fields, name))
+        if "draft" in changed and not fields.draft and locked.status == Note.Status.DRAFT:
+            locked.status = Note.Status.PUBLISHED
+            locked.published_at = timezone.now()
+        locked.version = F("version") + 1
+        locked.save()
+        locked.refresh_from_db()
+        if "media_ids" in changed:
+            _attach_media(locked, media)
+        if "media_ids" in changed or title_changed:
+            _refresh_text_cover(locked, has_photos=bool(media))
+        if topic_names is not None:
+            _set_topics(locked, topic_names)
+        if "body" in changed:
+            _set_mentions(locked)
+    return locked
+
+
+def delete_note(*, note: Note) -> None:
+    """Delete the note, its images (from storage too) and its place in topic counts."""
+    with transaction.atomic():
+        _set_topics(note, [])
+        for media in note.media.all():
+            media_services.delete(media)
+        note.delete()

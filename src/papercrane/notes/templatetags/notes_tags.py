@@ -1,0 +1,63 @@
+"""Template helpers that render notes from the shapes notes.queries builds."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+
+from papercrane.media import storage
+from papercrane.media.models import Media
+from papercrane.notes import queries, text
+from papercrane.notes.models import Note
+
+register = template.Library()
+
+
+@register.simple_tag
+def note_cover(note: Note) -> dict[str, Any] | None:
+    return queries.cover_of(note)
+
+
+@register.simple_tag
+def note_photos(note: Note) -> list[Media]:
+    return queries.photos(note)
+
+
+@register.filter
+def media_url(media: Media, width: int = 1440) -> str:
+    return storage.url(queries.variant_name(media, int(width)))
+
+
+@register.filter
+def media_srcset(media: Media) -> str:
+    return queries.srcset(media)
+
+
+@register.filter
+def note_body(note: Note) -> str:
+    """The body as safe HTML: text escaped, #topics and real @mentions linked, lines kept."""
+    mentioned = {member.username.lower() for member in note.mentions.all()}
+    pieces: list[str] = []
+    position = 0
+    for match in _LINKABLE.finditer(note.body):
+        pieces.append(escape(note.body[position : match.start()]))
+        token = match.group(0)
+        if token.startswith("#"):
+            url = reverse("notes:topic", args=[match.group(1)])
+            pieces.append(format_html('<a class="topic" href="{}">{}</a>', url, token))
+        elif match.group(2).lower() in mentioned:
+            url = reverse("web:profile", args=[match.group(2)])
+            pieces.append(format_html('<a class="mention" href="{}">{}</a>', url, token))
+        else:
+            pieces.append(escape(token))
+        position = match.end()
+    pieces.append(escape(note.body[position:]))
+    return mark_safe("".join(pieces).replace("\n", "<br>"))  # noqa: S308 - every piece is escaped
+
+
+_LINKABLE = re.compile(f"{text.TOPIC_PATTERN.pattern}|{text.MENTION_PATTERN.pattern}")

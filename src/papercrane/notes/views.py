@@ -1,0 +1,171 @@
+"""Web pages for notes: the composer, the note page, editing and topic pages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from papercrane import ratelimit
+from papercrane.accounts.models import Member
+from papercrane.media import processing
+from papercrane.media import services as media_services
+from papercrane.media.models import Media
+from papercrane.notes import queries, services, text
+from papercrane.notes.models import Note, Topic, Visibility
+
+
+class MemberRequest(HttpRequest):
+    user: Member
+
+
+def _split_topics(raw: str) -> list[str]:
+    return [name for name in re.split(r"[\s,，、#]+", raw) if name]
+
+
+def _form_fields(request: HttpRequest, media_ids: list[str]) -> services.NoteFields:
+    post = request.POST
+    return services.NoteFields(
+        title=post.get("title", "")[:200],
+        body=post.get("body", "")[:5000],
+        media_ids=media_ids,
+        topics=_split_topics(post.get("topics", ""))[:50],
+        visibility=post.get("visibility", Visibility.PUBLIC),
+        place_name=post.get("place_name", ""),
+        place_city=post.get("place_city", ""),
+        draft="save_draft" in post,
+    )
+
+
+def _uploaded_media_ids(request: MemberRequest, errors: dict[str, list[str]]) -> list[str]:
+    """Ids from the composer's script (already uploaded), then files posted without script."""
+    ids = [i for i in request.POST.get("media_ids", "").split(",") if i.strip()][: services.MAX_MEDIA + 1]
+    for upload in request.FILES.getlist("photos")[: services.MAX_MEDIA + 1]:
+        try:
+            ids.append(str(media_services.upload(owner=request.user, data=upload.read()).pk))
+        except processing.MediaRejected as rejected:
+            errors.setdefault("photos", []).append(f"{upload.name}: {rejected.message}")
+    return ids
+
+
+def _save_alt_texts(request: MemberRequest, media_ids: list[str]) -> None:
+    for media_id in media_ids:
+        alt_text = request.POST.get(f"alt_{media_id}")
+        if alt_text is None or not media_id.isdigit():
+            continue
+        media = Media.objects.filter(pk=int(media_id), owner=request.user).first()
+        if media is not None and media.alt_text != alt_text.strip():
+            media_services.update_alt_text(media=media, alt_text=alt_text[:500])
+
+
+def _composer_context(note: Note | None, values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+    media = queries.photos(note) if note is not None else []
+    if note is not None and all(item.is_text_cover for item in media):
+        media = []
+    return {
+        "note": note,
+        "values": values,
+        "errors": errors,
+        "media": media,
+        "visibilities": Visibility.choices,
+        "title_max": text.TITLE_MAX_UNITS,
+        "max_media": services.MAX_MEDIA,
+    }
+
+
+def _errors_of(error: ValidationError) -> dict[str, list[str]]:
+    return {
+        ("form" if field == "__all__" else field): [str(message) for message in messages_]
+        for field, messages_ in error.message_dict.items()
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def compose(request: MemberRequest) -> HttpResponse:
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            media_ids = _uploaded_media_ids(request, errors)
+            _save_alt_texts(request, media_ids)
+            if not errors:
+                note = services.create_note(author=request.user, fields=_form_fields(request, media_ids))
+                messages.success(request, _("Saved as a draft.") if note.status == Note.Status.DRAFT else _("Your note is posted."))
+                return redirect("notes:detail", note_id=note.pk)
+        except ratelimit.RateLimited as limited:
+            errors["form"] = [_("Please wait %(seconds)s seconds and try again.") % {"seconds": limited.retry_after}]
+        except ValidationError as error:
+            errors.update(_errors_of(error))
+    context = _composer_context(None, request.POST.dict() if request.method == "POST" else {}, errors)
+    return render(request, "notes/compose.html", context, status=422 if errors else 200)
+
+
+def detail(request: HttpRequest, note_id: int) -> HttpResponse:
+    viewer = request.user if request.user.is_authenticated else None
+    note = queries.visible_note(viewer, note_id)
+    if note is None:
+        raise Http404
+    return render(request, "notes/detail.html", {"note": note, "photos": queries.photos(note)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: MemberRequest, note_id: int) -> HttpResponse:
+    note = queries.editable_note(request.user, note_id)
+    if note is None:
+        raise Http404
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            media_ids = _uploaded_media_ids(request, errors)
+            _save_alt_texts(request, media_ids)
+            if not errors:
+                fields = _form_fields(request, media_ids)
+                if note.status == Note.Status.PUBLISHED:
+                    fields.draft = False
+                changed = {"title", "body", "topics", "visibility", "place_name", "place_city", "media_ids", "draft"}
+                version = int(request.POST.get("version", "0") or 0) or None
+                services.update_note(note=note, fields=fields, changed=changed, version=version)
+                messages.success(request, _("Your note is saved."))
+                return redirect("notes:detail", note_id=note.pk)
+        except services.EditConflict:
+            errors["form"] = [_("This note changed in another window. Reload it and edit again.")]
+        except ValidationError as error:
+            errors.update(_errors_of(error))
+    values = request.POST.dict() if request.method == "POST" else {
+        "title": note.title,
+        "body": note.body,
+        "topics": " ".join(topic.name for topic in note.topics.all()),
+        "visibility": note.visibility,
+        "place_name": note.place_name,
+        "place_city": note.place_city,
+    }
+    context = _composer_context(note, values, errors)
+    return render(request, "notes/compose.html", context, status=422 if errors else 200)
+
+
+@login_required
+@require_POST
+def delete(request: MemberRequest, note_id: int) -> HttpResponse:
+    note = queries.editable_note(request.user, note_id)
+    if note is None:
+        raise Http404
+    services.delete_note(note=note)
+    messages.success(request, _("Your note is deleted."))
+    return redirect("web:profile", username=request.user.username)
+
+
+def topic(request: HttpRequest, name: str) -> HttpResponse:
+    found = Topic.objects.filter(key=text.normalize_topic(name)).first()
+    if found is None:
+        raise Http404
+    viewer = request.user if request.user.is_authenticated else None
+    notes = queries.latest(viewer).filter(topics=found).order_by("-published_at", "-pk")[:60]
+    return render(request, "notes/topic.html", {"topic": found, "notes": notes})
