@@ -23,7 +23,7 @@ MAKEMESSAGES = [
     "--ignore", "src/papercrane/notes/demo",
 ]  # fmt: skip
 ENTRY = re.compile(
-    r"^(#, fuzzy\n)?(?:#.*\n)*"
+    r"^((?:#.*\n)*)"
     r'msgid ((?:".*"\n)+)(?:msgid_plural ((?:".*"\n)+))?((?:msgstr.*\n(?:".*"\n)*)+)',
     re.M,
 )
@@ -46,7 +46,8 @@ def entries(po: Path) -> dict[str, tuple[list[str], bool]]:
                 _unquote(s)
                 for s in re.split(r"^msgstr(?:\[\d+\])? ", match.group(4), flags=re.M)[1:]
             ]
-            found[msgid] = (strings, bool(match.group(1)))
+            flags = [line for line in match.group(1).splitlines() if line.startswith("#,")]
+            found[msgid] = (strings, any("fuzzy" in line for line in flags))
     return found
 
 

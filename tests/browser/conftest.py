@@ -90,7 +90,14 @@ def server(
 
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    command = [papercrane, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"]
+    command = [
+        papercrane,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]  # with its task worker, as make demo runs it
     with log_path.open("w") as log:
         process = subprocess.Popen(
             command, env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT

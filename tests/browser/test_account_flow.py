@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "paper-crane-flies-2026"
 ZH_NAME = "纸鹤测试员"
-ZH_BIO = "住在上海，喜欢拍街角的咖啡馆。I post photo notes in Chinese and English."  # noqa: RUF001
+ZH_BIO = "住在上海，喜欢拍街角的咖啡馆。I post photo notes in Chinese and English."
 ZH_NAV = ["发现", "搜索", "发布", "消息", "我"]
 SCREENSHOT_COPY = Path("/tmp/papercrane-profile-zh.png")  # noqa: S108 (meant for a human to open)
 

@@ -86,7 +86,9 @@ def test_upload_answers_fast_with_a_clean_original_then_variants(alices: ApiClie
         (image_bytes("JPEG")[:300], 422),
     ],
 )
-def test_bad_files_are_refused_and_nothing_is_stored(alices: ApiClient, content: bytes, status: int) -> None:
+def test_bad_files_are_refused_and_nothing_is_stored(
+    alices: ApiClient, content: bytes, status: int
+) -> None:
     body = problem(post_file(alices, content), status)
     assert error_fields(body) == {"file"}
     assert not Media.objects.exists()
@@ -101,12 +103,16 @@ def test_oversized_requests_are_refused_before_reading(alices: ApiClient, settin
 
 def test_alt_text_is_plain_text_and_bounded(alices: ApiClient) -> None:
     media_id = post_file(alices, image_bytes("JPEG")).json()["id"]
-    described = alices.patch(f"/media/{media_id}", {"alt_text": "<img src=x onerror=alert(1)>"}).json()
+    described = alices.patch(
+        f"/media/{media_id}", {"alt_text": "<img src=x onerror=alert(1)>"}
+    ).json()
     assert described["alt_text"] == "<img src=x onerror=alert(1)>"
     problem(alices.patch(f"/media/{media_id}", {"alt_text": "x" * 501}), 422)
 
 
-def test_other_members_media_is_not_found(alices: ApiClient, bob: Member, as_member: Callable[[Member], ApiClient]) -> None:
+def test_other_members_media_is_not_found(
+    alices: ApiClient, bob: Member, as_member: Callable[[Member], ApiClient]
+) -> None:
     media_id = post_file(alices, image_bytes("JPEG")).json()["id"]
     bobs = as_member(bob)
     problem(bobs.get(f"/media/{media_id}"), 404)
@@ -119,7 +125,9 @@ def test_uploads_need_auth(api: ApiClient) -> None:
     problem(post_file(api, image_bytes("JPEG")), 401)
 
 
-def test_failed_processing_is_marked_with_a_reason_and_leaves_no_variants(alices: ApiClient) -> None:
+def test_failed_processing_is_marked_with_a_reason_and_leaves_no_variants(
+    alices: ApiClient,
+) -> None:
     media_id = post_file(alices, image_bytes("JPEG", (800, 600))).json()["id"]
     media = Media.objects.get(pk=media_id)
     default_storage.delete(media.original)
@@ -151,7 +159,11 @@ def s3_bucket(settings: Any) -> Iterator[Any]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     client = boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
     )
     client.create_bucket(Bucket="papercrane-media")
     settings.STORAGES = {
@@ -180,7 +192,9 @@ def test_media_lives_in_an_s3_bucket_when_configured(alices: ApiClient, s3_bucke
     assert body["url"].startswith("http://127.0.0.1:")
     worker(["--batch"])
     media = Media.objects.get(pk=body["id"])
-    keys = sorted(obj["Key"] for obj in s3_bucket.list_objects_v2(Bucket="papercrane-media")["Contents"])
+    keys = sorted(
+        obj["Key"] for obj in s3_bucket.list_objects_v2(Bucket="papercrane-media")["Contents"]
+    )
     assert keys == sorted([media.original, *(v["name"] for v in media.variants)])
     for key in keys:
         stored = s3_bucket.get_object(Bucket="papercrane-media", Key=key)

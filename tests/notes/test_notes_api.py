@@ -26,7 +26,9 @@ _colours = itertools.count(1)
 
 def upload(client: ApiClient, content: bytes | None = None, **form: str) -> Any:
     """Upload a photo; each call makes a different one (identical photos share their files)."""
-    content = content or image_bytes("JPEG", (800, 600), f"#{next(_colours) * 40503 % 0xFFFFFF:06x}")
+    content = content or image_bytes(
+        "JPEG", (800, 600), f"#{next(_colours) * 40503 % 0xFFFFFF:06x}"
+    )
     photo = SimpleUploadedFile("photo.jpg", content, "image/jpeg")
     return client.client.post("/api/v1/media", {"file": photo, **form}, headers=client._headers())
 
@@ -85,7 +87,9 @@ def test_text_only_notes_get_a_generated_cover(alices: ApiClient) -> None:
     assert Media.objects.get(pk=note["media"][0]["id"]).is_text_cover
 
 
-def test_drafts_are_private_until_published(alices: ApiClient, bob: Member, as_member: Callable[[Member], ApiClient]) -> None:
+def test_drafts_are_private_until_published(
+    alices: ApiClient, bob: Member, as_member: Callable[[Member], ApiClient]
+) -> None:
     note = alices.post("/notes", {"title": "Not yet", "draft": True}).json()
     assert note["status"] == "draft"
     problem(as_member(bob).get(f"/notes/{note['id']}"), 404)
@@ -96,11 +100,17 @@ def test_drafts_are_private_until_published(alices: ApiClient, bob: Member, as_m
 
 
 @pytest.mark.parametrize(
-    ("visibility", "stranger", "follower"), [("public", 200, 200), ("followers", 404, 200), ("private", 404, 404)]
+    ("visibility", "stranger", "follower"),
+    [("public", 200, 200), ("followers", 404, 200), ("private", 404, 404)],
 )
 def test_visibility(
-    alices: ApiClient, bob: Member, make_member: Callable[..., Member], as_member: Callable[[Member], ApiClient],
-    visibility: str, stranger: int, follower: int,
+    alices: ApiClient,
+    bob: Member,
+    make_member: Callable[..., Member],
+    as_member: Callable[[Member], ApiClient],
+    visibility: str,
+    stranger: int,
+    follower: int,
 ) -> None:
     fan = as_member(make_member("fan"))
     fan.post("/accounts/alice/follow")
@@ -111,7 +121,9 @@ def test_visibility(
     assert alices.get(f"/notes/{note_id}").status_code == 200
 
 
-def test_blocked_members_do_not_see_each_others_notes(alices: ApiClient, bob: Member, as_member: Callable[[Member], ApiClient]) -> None:
+def test_blocked_members_do_not_see_each_others_notes(
+    alices: ApiClient, bob: Member, as_member: Callable[[Member], ApiClient]
+) -> None:
     note_id = alices.post("/notes", {"title": "Hello"}).json()["id"]
     alices.post("/accounts/bob/block")
     problem(as_member(bob).get(f"/notes/{note_id}"), 404)
@@ -121,7 +133,9 @@ def test_edit_reorders_replaces_and_removes_photos(alices: ApiClient) -> None:
     first, second, third = media_ids(alices, 3)
     note_id = alices.post("/notes", {"title": "Edit me", "media_ids": [first, second]}).json()["id"]
     dropped = Media.objects.get(pk=first)
-    edited = alices.patch(f"/notes/{note_id}", {"media_ids": [third, second], "title": "Edited"}).json()
+    edited = alices.patch(
+        f"/notes/{note_id}", {"media_ids": [third, second], "title": "Edited"}
+    ).json()
     assert [m["id"] for m in edited["media"]] == [third, second]
     assert edited["title"] == "Edited" and edited["version"] == 2
     assert not Media.objects.filter(pk=first).exists()
@@ -141,7 +155,9 @@ def test_identical_photos_share_files_until_the_last_one_goes(alices: ApiClient)
 
 def test_delete_removes_the_note_and_its_files(alices: ApiClient) -> None:
     ids = media_ids(alices, 2)
-    note_id = alices.post("/notes", {"title": "Bye", "media_ids": ids, "topics": ["gone"]}).json()["id"]
+    note_id = alices.post("/notes", {"title": "Bye", "media_ids": ids, "topics": ["gone"]}).json()[
+        "id"
+    ]
     worker(["--batch"])
     files = []
     for media in Media.objects.filter(note_id=note_id):
@@ -153,7 +169,9 @@ def test_delete_removes_the_note_and_its_files(alices: ApiClient) -> None:
     assert Topic.objects.get(key="gone").note_count == 0
 
 
-def test_others_cannot_edit_or_delete(alices: ApiClient, bob: Member, as_member: Callable[[Member], ApiClient]) -> None:
+def test_others_cannot_edit_or_delete(
+    alices: ApiClient, bob: Member, as_member: Callable[[Member], ApiClient]
+) -> None:
     note_id = alices.post("/notes", {"title": "Mine"}).json()["id"]
     bobs = as_member(bob)
     problem(bobs.patch(f"/notes/{note_id}", {"title": "Yours"}), 404)
@@ -161,7 +179,9 @@ def test_others_cannot_edit_or_delete(alices: ApiClient, bob: Member, as_member:
     assert Note.objects.get(pk=note_id).title == "Mine"
 
 
-def test_someone_elses_or_unknown_media_ids_are_refused(alices: ApiClient, bob: Member, as_member: Callable[[Member], ApiClient]) -> None:
+def test_someone_elses_or_unknown_media_ids_are_refused(
+    alices: ApiClient, bob: Member, as_member: Callable[[Member], ApiClient]
+) -> None:
     bobs_media = media_ids(as_member(bob), 1)
     for ids in (bobs_media, ["999999"], ["abc"], ["1 OR 1=1"]):
         body = problem(alices.post("/notes", {"title": "Steal", "media_ids": ids}), 422)
@@ -177,7 +197,9 @@ def test_media_already_in_another_note_is_refused(alices: ApiClient) -> None:
 
 
 def test_nineteen_images_are_too_many(alices: ApiClient) -> None:
-    body = problem(alices.post("/notes", {"title": "Too many", "media_ids": [str(i) for i in range(19)]}), 422)
+    body = problem(
+        alices.post("/notes", {"title": "Too many", "media_ids": [str(i) for i in range(19)]}), 422
+    )
     assert error_fields(body) == {"media_ids"}
 
 
@@ -195,14 +217,19 @@ def test_nineteen_images_are_too_many(alices: ApiClient) -> None:
         ({"title": "ok", "media_ids": "1,2"}, "media_ids"),
     ],
 )
-def test_bad_notes_name_the_field_and_store_nothing(alices: ApiClient, payload: dict[str, Any], field: str) -> None:
+def test_bad_notes_name_the_field_and_store_nothing(
+    alices: ApiClient, payload: dict[str, Any], field: str
+) -> None:
     body = problem(alices.post("/notes", payload), 422)
     assert field in error_fields(body)
     assert not Note.objects.exists()
 
 
 def test_html_is_stored_as_text(alices: ApiClient) -> None:
-    payload = {"title": "<script>alert(1)</script>", "body": "<img src=x onerror=alert(1)> #<b>bold</b>"}
+    payload = {
+        "title": "<script>alert(1)</script>",
+        "body": "<img src=x onerror=alert(1)> #<b>bold</b>",
+    }
     note = alices.post("/notes", payload).json()
     assert note["title"] == "<script>alert(1)</script>"
     assert note["body"].startswith("<img src=x onerror=alert(1)>")
@@ -215,13 +242,17 @@ def test_stale_version_is_a_conflict(alices: ApiClient) -> None:
     assert Note.objects.get(pk=note_id).title == "v2"
 
 
-def test_concurrent_edits_of_one_version_let_exactly_one_through(alice: Member, as_member: Callable[[Member], ApiClient]) -> None:
+def test_concurrent_edits_of_one_version_let_exactly_one_through(
+    alice: Member, as_member: Callable[[Member], ApiClient]
+) -> None:
     note_id = as_member(alice).post("/notes", {"title": "v1", "body": "start"}).json()["id"]
     statuses: list[int] = []
 
     def edit(number: int) -> None:
         try:
-            response = as_member(alice).patch(f"/notes/{note_id}", {"body": f"edit {number}", "version": 1})
+            response = as_member(alice).patch(
+                f"/notes/{note_id}", {"body": f"edit {number}", "version": 1}
+            )
             statuses.append(response.status_code)
         finally:
             close_old_connections()
@@ -247,7 +278,10 @@ def test_author_notes_are_listed_newest_first(alices: ApiClient) -> None:
 
 def test_topic_suggestions(alices: ApiClient) -> None:
     alices.post("/notes", {"title": "a", "topics": ["成都美食", "成都咖啡", "travel"]})
-    assert set(ApiClient().get("/topics/suggest?q=成都").json()["items"]) == {"成都美食", "成都咖啡"}
+    assert set(ApiClient().get("/topics/suggest?q=成都").json()["items"]) == {
+        "成都美食",
+        "成都咖啡",
+    }
 
 
 def test_notes_need_auth(api: ApiClient) -> None:

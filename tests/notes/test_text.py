@@ -14,7 +14,13 @@ COMPOSER_JS = Path(text.__file__).parents[1] / "web" / "static" / "web" / "compo
 
 @pytest.mark.parametrize(
     ("title", "units"),
-    [("火锅", 2), ("hotpot", 3), ("周末去 Shanghai citywalk", 3 + 0.5 + 8 * 0.5 + 0.5 + 8 * 0.5), ("☕", 0.5), ("🍜", 1)],
+    [
+        ("火锅", 2),
+        ("hotpot", 3),
+        ("周末去 Shanghai citywalk", 3 + 0.5 + 8 * 0.5 + 0.5 + 8 * 0.5),
+        ("☕", 0.5),
+        ("🍜", 1),
+    ],
 )
 def test_display_units(title: str, units: float) -> None:
     assert text.display_units(title) == units
@@ -28,8 +34,12 @@ def test_twenty_chinese_or_forty_latin_characters_fit() -> None:
 
 def test_composer_counts_with_the_same_table() -> None:
     source = COMPOSER_JS.read_text()
-    block = source[source.index("WIDE_RANGES = [") : source.index("];", source.index("WIDE_RANGES = ["))]
-    pairs = [(int(a, 16), int(b, 16)) for a, b in re.findall(r"\[0x([0-9A-F]+), 0x([0-9A-F]+)\]", block)]
+    block = source[
+        source.index("WIDE_RANGES = [") : source.index("];", source.index("WIDE_RANGES = ["))
+    ]
+    pairs = [
+        (int(a, 16), int(b, 16)) for a, b in re.findall(r"\[0x([0-9A-F]+), 0x([0-9A-F]+)\]", block)
+    ]
     assert tuple(pairs) == text.WIDE_RANGES
 
 

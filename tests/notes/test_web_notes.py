@@ -30,7 +30,13 @@ def photo(name: str = "p.jpg") -> SimpleUploadedFile:
 def test_composer_posts_photos_without_script(alices_browser: Client) -> None:
     response = alices_browser.post(
         "/post",
-        {"title": "周末 brunch", "body": "#brunch 好吃", "topics": "food 美食", "photos": [photo(), photo("b.jpg")], "visibility": "public"},
+        {
+            "title": "周末 brunch",
+            "body": "#brunch 好吃",
+            "topics": "food 美食",
+            "photos": [photo(), photo("b.jpg")],
+            "visibility": "public",
+        },
     )
     note = Note.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/notes/{note.pk}"
@@ -81,11 +87,16 @@ def test_edit_and_delete_on_the_web(alices_browser: Client, alice: Member) -> No
     note = create_note(author=alice, fields=NoteFields(title="old", body="text"))
     page = alices_browser.get(f"/notes/{note.pk}/edit").content.decode()
     assert 'value="old"' in page
-    response = alices_browser.post(f"/notes/{note.pk}/edit", {"title": "new", "body": "text", "version": note.version, "visibility": "public"})
+    response = alices_browser.post(
+        f"/notes/{note.pk}/edit",
+        {"title": "new", "body": "text", "version": note.version, "visibility": "public"},
+    )
     assert response.status_code == 302
     note.refresh_from_db()
     assert note.title == "new"
-    stale = alices_browser.post(f"/notes/{note.pk}/edit", {"title": "stale", "version": 1, "visibility": "public"})
+    stale = alices_browser.post(
+        f"/notes/{note.pk}/edit", {"title": "stale", "version": 1, "visibility": "public"}
+    )
     assert stale.status_code == 422
     alices_browser.post(f"/notes/{note.pk}/delete")
     assert not Note.objects.exists()

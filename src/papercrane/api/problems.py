@@ -156,7 +156,12 @@ def _from_http_error(error: HttpError) -> Problem:
 def _from_rejected_media(error: MediaRejected) -> Problem:
     kind = "unsupported-media-type" if error.status == 415 else "invalid-image"
     message = str(error.message)
-    return Problem(error.status, kind, message, errors=[{"field": "file", "message": message, "code": error.code}])
+    return Problem(
+        error.status,
+        kind,
+        message,
+        errors=[{"field": "file", "message": message, "code": error.code}],
+    )
 
 
 def install(api: NinjaAPI) -> None:

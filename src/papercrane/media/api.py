@@ -93,4 +93,3 @@ def describe(request: AuthedRequest, media_id: str, payload: AltTextIn) -> Media
 def delete(request: AuthedRequest, media_id: str) -> Status[None]:
     services.delete(_own(request, media_id))
     return Status(204, None)
-

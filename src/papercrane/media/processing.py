@@ -18,6 +18,7 @@ The pipeline, and why it is shaped this way:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import io
@@ -84,7 +85,7 @@ class MediaRejected(Exception):
             "This file type is not supported. Upload a JPEG, PNG, WebP, HEIC or AVIF photo."
         ),
         "too_many_pixels": format_lazy(
-            _("The image is too large: the limit is {megapixels} megapixels and {side} pixels a side."),
+            _("The image is too large: at most {megapixels} megapixels, {side} pixels a side."),
             megapixels=MAX_PIXELS // 1_000_000,
             side=MAX_SIDE,
         ),
@@ -184,7 +185,9 @@ def _check_limits(found: Probe) -> None:
         raise MediaRejected("too_many_frames")
 
 
-_SOF_MARKERS = frozenset({*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), 0xCD, 0xCE, 0xCF})
+_SOF_MARKERS = frozenset(
+    {*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), 0xCD, 0xCE, 0xCF}
+)
 _STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})
 # In entropy-coded data 0xFF is always followed by 0x00 (stuffing), a restart marker or more
 # 0xFF fill bytes; the first 0xFF followed by anything else is the next real marker.
@@ -435,7 +438,9 @@ def _heif_kind(items: _HeifItems) -> str:
     """hvc1 -> heif, av01 -> avif (derived grids: by their tiles); other codecs unsupported."""
     kind = items.types.get(items.primary)
     if kind in _DERIVED_TYPES:
-        tiles = [t for ref, src, targets in items.refs if ref == b"dimg" and src == items.primary for t in targets]
+        tiles = [
+            t for ref, src, ts in items.refs if ref == b"dimg" and src == items.primary for t in ts
+        ]
         kind = items.types.get(tiles[0]) if tiles else None
     if kind not in _CODED_TYPES:
         raise MediaRejected("unsupported")
@@ -598,10 +603,9 @@ def _to_srgb(image: Any) -> Any:
     elif image.get_typeof("icc-profile-data") != 0 and not _is_srgb_profile(
         image.get("icc-profile-data")
     ):
-        try:
+        # A damaged profile: treat the pixels as sRGB rather than reject the photo.
+        with contextlib.suppress(pyvips.Error):
             image = image.icc_transform("srgb", embedded=True, intent="relative")
-        except pyvips.Error:
-            pass  # a damaged profile: treat the pixels as sRGB rather than reject the photo
     if image.interpretation not in ("srgb",) or image.format != "uchar":
         image = image.colourspace("srgb")
     if image.format != "uchar":
@@ -769,7 +773,10 @@ _TOKENS = re.compile(
     r"\s+|[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]|"
     r"[^\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]+"
 )
-_NO_LINE_START = set("，。、；：？！）》」』】,.;:?!)")
+# Full-width and ASCII closing punctuation (comma, full stop, colon, brackets...).
+_NO_LINE_START = set(
+    "\uff0c\u3002\u3001\uff1b\uff1a\uff1f\uff01\uff09\u300b\u300d\u300f\u3011,.;:?!)"
+)
 MAX_COVER_TITLE = 120
 
 
@@ -799,6 +806,7 @@ def _simplified_chinese_face(path: str) -> int | None:
     return first
 
 
+@functools.lru_cache(maxsize=16)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     found = cover_font()
     if found is not None:

@@ -71,7 +71,9 @@ def placeholder_data_uri(blurhash: str, width: int, height: int) -> str:
     tiny_height = max(1, round(PLACEHOLDER_WIDTH * height / max(width, 1)))
     pixels = blurhash_codec.decode(blurhash, PLACEHOLDER_WIDTH, tiny_height)
     image = Image.new("RGB", (PLACEHOLDER_WIDTH, tiny_height))
-    image.putdata([tuple(int(max(0, min(255, c))) for c in pixel[:3]) for row in pixels for pixel in row])
+    image.putdata(
+        [tuple(int(max(0, min(255, c))) for c in pixel[:3]) for row in pixels for pixel in row]
+    )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
@@ -94,7 +96,12 @@ def process(media_id: int) -> None:
             name = storage.store(storage.variant_name(media.sha256, variant.width), variant.data)
             written.append(name)
             variants.append(
-                {"name": name, "width": variant.width, "height": variant.height, "format": variant.format}
+                {
+                    "name": name,
+                    "width": variant.width,
+                    "height": variant.height,
+                    "format": variant.format,
+                }
             )
         Media.objects.filter(pk=media.pk, status=Media.Status.PROCESSING).update(
             status=Media.Status.READY,

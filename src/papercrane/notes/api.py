@@ -66,7 +66,11 @@ class CardOut(Schema):
 
     @staticmethod
     def resolve_counts(note: Note) -> dict[str, int]:
-        return {"likes": note.like_count, "collects": note.collect_count, "comments": note.comment_count}
+        return {
+            "likes": note.like_count,
+            "collects": note.collect_count,
+            "comments": note.comment_count,
+        }
 
 
 class NoteOut(CardOut):
@@ -178,7 +182,9 @@ def create(request: AuthedRequest, payload: NoteIn) -> Status[Note]:
 def drafts(
     request: AuthedRequest, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
 ) -> dict[str, Any]:
-    rows, next_cursor = paginate(queries.drafts(request.auth), cursor=cursor, limit=limit, ordering=("-pk",))
+    rows, next_cursor = paginate(
+        queries.drafts(request.auth), cursor=cursor, limit=limit, ordering=("-pk",)
+    )
     return {"items": rows, "next_cursor": next_cursor}
 
 
@@ -199,10 +205,15 @@ def edit(request: AuthedRequest, note_id: str, payload: NotePatch) -> Note:
     version = changes.pop("version", None)
     changed = set(changes) | ({"place_name", "place_city"} if "place" in changes else set())
     try:
-        updated = services.update_note(note=note, fields=_fields(changes, note), changed=changed, version=version)
+        updated = services.update_note(
+            note=note, fields=_fields(changes, note), changed=changed, version=version
+        )
     except services.EditConflict as error:
         raise Problem(
-            409, "edit-conflict", _("The note changed since you loaded it"), _("Reload it and edit again.")
+            409,
+            "edit-conflict",
+            _("The note changed since you loaded it"),
+            _("Reload it and edit again."),
         ) from error
     return _reloaded(request.auth, updated)
 
@@ -218,14 +229,20 @@ def delete(request: AuthedRequest, note_id: str) -> Status[None]:
 
 @router.get("/accounts/{username}/notes", response=CardPage, auth=None)
 def author_notes(
-    request: HttpRequest, username: str, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
+    request: HttpRequest,
+    username: str,
+    cursor: str | None = None,
+    limit: int = Query(20, ge=1, le=100),
 ) -> dict[str, Any]:
     viewer = viewer_of(request)
     author = account_queries.visible_member(viewer, username)
     if author is None:
         raise not_found()
     rows, next_cursor = paginate(
-        queries.by_author(viewer, author), cursor=cursor, limit=limit, ordering=("-published_at", "-pk")
+        queries.by_author(viewer, author),
+        cursor=cursor,
+        limit=limit,
+        ordering=("-published_at", "-pk"),
     )
     return {"items": rows, "next_cursor": next_cursor}
 

@@ -82,9 +82,7 @@ class Mention(models.Model):
     member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["note", "member"], name="mention_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["note", "member"], name="mention_unique")]
 
     def __str__(self) -> str:
         return f"{self.note_id}@{self.member_id}"

@@ -24,7 +24,9 @@ def visible_notes(viewer: Member | None) -> QuerySet[Note]:
     if viewer is None:
         return Note.objects.filter(published, visibility=Visibility.PUBLIC)
     followed = Follow.objects.filter(follower=viewer).values("followee")
-    audience = Q(visibility=Visibility.PUBLIC) | Q(visibility=Visibility.FOLLOWERS, author__in=followed)
+    audience = Q(visibility=Visibility.PUBLIC) | Q(
+        visibility=Visibility.FOLLOWERS, author__in=followed
+    )
     blocked = Block.objects.filter(blocker=viewer).values("blocked")
     blockers = Block.objects.filter(blocked=viewer).values("blocker")
     return (
@@ -117,5 +119,7 @@ def suggest_topics(prefix: str, limit: int = 8) -> list[str]:
     if not key:
         return list(Topic.objects.order_by("-note_count").values_list("name", flat=True)[:limit])
     return list(
-        Topic.objects.filter(key__startswith=key).order_by("-note_count", "key").values_list("name", flat=True)[:limit]
+        Topic.objects.filter(key__startswith=key)
+        .order_by("-note_count", "key")
+        .values_list("name", flat=True)[:limit]
     )

@@ -61,7 +61,9 @@ def _check_text(fields: NoteFields) -> None:
     elif text.display_units(fields.title) > text.TITLE_MAX_UNITS:
         fields.error("title", _("Titles hold up to 20 Chinese or 40 Latin characters."))
     if len(fields.body) > text.BODY_MAX_CHARS:
-        fields.error("body", _("Use at most %(count)s characters.") % {"count": text.BODY_MAX_CHARS})
+        fields.error(
+            "body", _("Use at most %(count)s characters.") % {"count": text.BODY_MAX_CHARS}
+        )
     if fields.visibility not in Visibility.values:
         fields.error("visibility", _("Choose who can see this note."))
     fields.place_name = text.clean_text(fields.place_name)[:100]
@@ -90,7 +92,9 @@ def _own_media(author: Member, fields: NoteFields, note: Note | None) -> list[Me
     """The author's own, usable media in the order given; errors for anything else."""
     ids = [str(media_id) for media_id in fields.media_ids]
     if len(ids) > MAX_MEDIA:
-        fields.error("media_ids", _("A note holds at most %(count)s images.") % {"count": MAX_MEDIA})
+        fields.error(
+            "media_ids", _("A note holds at most %(count)s images.") % {"count": MAX_MEDIA}
+        )
         return []
     if len(set(ids)) != len(ids):
         fields.error("media_ids", _("Each image can appear once."))
@@ -106,7 +110,10 @@ def _own_media(author: Member, fields: NoteFields, note: Note | None) -> list[Me
         fields.error("media_ids", _("Unknown images: %(ids)s.") % {"ids": ", ".join(missing)})
     failed = [media_id for media_id, media in found.items() if media.status == Media.Status.FAILED]
     if failed:
-        fields.error("media_ids", _("These images could not be processed: %(ids)s.") % {"ids": ", ".join(failed)})
+        fields.error(
+            "media_ids",
+            _("These images could not be processed: %(ids)s.") % {"ids": ", ".join(failed)},
+        )
     return [found[media_id] for media_id in ids if media_id in found]
 
 
@@ -157,9 +164,14 @@ def _refresh_text_cover(note: Note, has_photos: bool) -> None:
         media_services.delete(cover)
     if has_photos:
         return
-    colour = TEXT_COVER_COLOURS[int(hashlib.sha256(note.title.encode()).hexdigest(), 16) % len(TEXT_COVER_COLOURS)]
+    colour = TEXT_COVER_COLOURS[
+        int(hashlib.sha256(note.title.encode()).hexdigest(), 16) % len(TEXT_COVER_COLOURS)
+    ]
     cover = media_services.upload(
-        owner=note.author, data=processing.text_cover(note.title, colour), alt_text=note.title, text_cover=True
+        owner=note.author,
+        data=processing.text_cover(note.title, colour),
+        alt_text=note.title,
+        text_cover=True,
     )
     Media.objects.filter(pk=cover.pk).update(note=note, position=0)
 

@@ -46,7 +46,9 @@ def _form_fields(request: HttpRequest, media_ids: list[str]) -> services.NoteFie
 
 def _uploaded_media_ids(request: MemberRequest, errors: dict[str, list[str]]) -> list[str]:
     """Ids from the composer's script (already uploaded), then files posted without script."""
-    ids = [i for i in request.POST.get("media_ids", "").split(",") if i.strip()][: services.MAX_MEDIA + 1]
+    ids = [i for i in request.POST.get("media_ids", "").split(",") if i.strip()][
+        : services.MAX_MEDIA + 1
+    ]
     for upload in request.FILES.getlist("photos")[: services.MAX_MEDIA + 1]:
         try:
             ids.append(str(media_services.upload(owner=request.user, data=upload.read()).pk))
@@ -65,7 +67,9 @@ def _save_alt_texts(request: MemberRequest, media_ids: list[str]) -> None:
             media_services.update_alt_text(media=media, alt_text=alt_text[:500])
 
 
-def _composer_context(note: Note | None, values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+def _composer_context(
+    note: Note | None, values: dict[str, Any], errors: dict[str, list[str]]
+) -> dict[str, Any]:
     media = queries.photos(note) if note is not None else []
     if note is not None and all(item.is_text_cover for item in media):
         media = []
@@ -96,14 +100,26 @@ def compose(request: MemberRequest) -> HttpResponse:
             media_ids = _uploaded_media_ids(request, errors)
             _save_alt_texts(request, media_ids)
             if not errors:
-                note = services.create_note(author=request.user, fields=_form_fields(request, media_ids))
-                messages.success(request, _("Saved as a draft.") if note.status == Note.Status.DRAFT else _("Your note is posted."))
+                note = services.create_note(
+                    author=request.user, fields=_form_fields(request, media_ids)
+                )
+                messages.success(
+                    request,
+                    _("Saved as a draft.")
+                    if note.status == Note.Status.DRAFT
+                    else _("Your note is posted."),
+                )
                 return redirect("notes:detail", note_id=note.pk)
         except ratelimit.RateLimited as limited:
-            errors["form"] = [_("Please wait %(seconds)s seconds and try again.") % {"seconds": limited.retry_after}]
+            errors["form"] = [
+                _("Please wait %(seconds)s seconds and try again.")
+                % {"seconds": limited.retry_after}
+            ]
         except ValidationError as error:
             errors.update(_errors_of(error))
-    context = _composer_context(None, request.POST.dict() if request.method == "POST" else {}, errors)
+    context = _composer_context(
+        None, request.POST.dict() if request.method == "POST" else {}, errors
+    )
     return render(request, "notes/compose.html", context, status=422 if errors else 200)
 
 
@@ -130,7 +146,16 @@ def edit(request: MemberRequest, note_id: int) -> HttpResponse:
                 fields = _form_fields(request, media_ids)
                 if note.status == Note.Status.PUBLISHED:
                     fields.draft = False
-                changed = {"title", "body", "topics", "visibility", "place_name", "place_city", "media_ids", "draft"}
+                changed = {
+                    "title",
+                    "body",
+                    "topics",
+                    "visibility",
+                    "place_name",
+                    "place_city",
+                    "media_ids",
+                    "draft",
+                }
                 version = int(request.POST.get("version", "0") or 0) or None
                 services.update_note(note=note, fields=fields, changed=changed, version=version)
                 messages.success(request, _("Your note is saved."))
@@ -139,14 +164,18 @@ def edit(request: MemberRequest, note_id: int) -> HttpResponse:
             errors["form"] = [_("This note changed in another window. Reload it and edit again.")]
         except ValidationError as error:
             errors.update(_errors_of(error))
-    values = request.POST.dict() if request.method == "POST" else {
-        "title": note.title,
-        "body": note.body,
-        "topics": " ".join(topic.name for topic in note.topics.all()),
-        "visibility": note.visibility,
-        "place_name": note.place_name,
-        "place_city": note.place_city,
-    }
+    values = (
+        request.POST.dict()
+        if request.method == "POST"
+        else {
+            "title": note.title,
+            "body": note.body,
+            "topics": " ".join(topic.name for topic in note.topics.all()),
+            "visibility": note.visibility,
+            "place_name": note.place_name,
+            "place_city": note.place_city,
+        }
+    )
     context = _composer_context(note, values, errors)
     return render(request, "notes/compose.html", context, status=422 if errors else 200)
 

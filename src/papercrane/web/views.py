@@ -22,7 +22,6 @@ from papercrane.accounts.models import Language, Member
 from papercrane.notes import queries as note_queries
 from papercrane.web.forms import LoginForm, ProfileForm, SignupForm, TokenForm
 
-
 HOME_NOTES = 60
 
 

@@ -6,42 +6,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('notes', '0001_initial'),
+        ("notes", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Media',
+            name="Media",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('status', models.CharField(choices=[('processing', 'Processing'), ('ready', 'Ready'), ('failed', 'Failed')], default='processing', max_length=12)),
-                ('failure_reason', models.CharField(blank=True, max_length=200)),
-                ('original', models.CharField(max_length=200)),
-                ('sha256', models.CharField(db_index=True, max_length=64)),
-                ('mime_type', models.CharField(max_length=32)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('alt_text', models.CharField(blank=True, max_length=500)),
-                ('variants', models.JSONField(blank=True, default=list)),
-                ('blurhash', models.CharField(blank=True, max_length=64)),
-                ('placeholder', models.TextField(blank=True)),
-                ('dominant_color', models.CharField(blank=True, max_length=7)),
-                ('pdq_hash', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('pdq_quality', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('is_text_cover', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('note', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='media', to='notes.note')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='media', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("processing", "Processing"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        default="processing",
+                        max_length=12,
+                    ),
+                ),
+                ("failure_reason", models.CharField(blank=True, max_length=200)),
+                ("original", models.CharField(max_length=200)),
+                ("sha256", models.CharField(db_index=True, max_length=64)),
+                ("mime_type", models.CharField(max_length=32)),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("alt_text", models.CharField(blank=True, max_length=500)),
+                ("variants", models.JSONField(blank=True, default=list)),
+                ("blurhash", models.CharField(blank=True, max_length=64)),
+                ("placeholder", models.TextField(blank=True)),
+                ("dominant_color", models.CharField(blank=True, max_length=7)),
+                ("pdq_hash", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("pdq_quality", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("is_text_cover", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "note",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="media",
+                        to="notes.note",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="media",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'pk'],
-                'indexes': [models.Index(fields=['owner', '-created_at'], name='media_media_owner_i_966791_idx')],
+                "ordering": ["position", "pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["owner", "-created_at"], name="media_media_owner_i_966791_idx"
+                    )
+                ],
             },
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,80 +14,152 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Topic',
+            name="Topic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=30)),
-                ('key', models.CharField(max_length=30, unique=True)),
-                ('note_count', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=30)),
+                ("key", models.CharField(max_length=30, unique=True)),
+                ("note_count", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Mention',
+            name="Mention",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=80)),
-                ('body', models.TextField(blank=True)),
-                ('language', models.CharField(blank=True, max_length=16)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='published', max_length=10)),
-                ('visibility', models.CharField(choices=[('public', 'Everyone'), ('followers', 'Followers'), ('private', 'Only me')], default='public', max_length=10)),
-                ('place_name', models.CharField(blank=True, max_length=100)),
-                ('place_city', models.CharField(blank=True, max_length=100)),
-                ('like_count', models.PositiveIntegerField(default=0)),
-                ('collect_count', models.PositiveIntegerField(default=0)),
-                ('comment_count', models.PositiveIntegerField(default=0)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to=settings.AUTH_USER_MODEL)),
-                ('mentions', models.ManyToManyField(related_name='mentioned_in', through='notes.Mention', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=80)),
+                ("body", models.TextField(blank=True)),
+                ("language", models.CharField(blank=True, max_length=16)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")],
+                        default="published",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[
+                            ("public", "Everyone"),
+                            ("followers", "Followers"),
+                            ("private", "Only me"),
+                        ],
+                        default="public",
+                        max_length=10,
+                    ),
+                ),
+                ("place_name", models.CharField(blank=True, max_length=100)),
+                ("place_city", models.CharField(blank=True, max_length=100)),
+                ("like_count", models.PositiveIntegerField(default=0)),
+                ("collect_count", models.PositiveIntegerField(default=0)),
+                ("comment_count", models.PositiveIntegerField(default=0)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "mentions",
+                    models.ManyToManyField(
+                        related_name="mentioned_in",
+                        through="notes.Mention",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='mention',
-            name='note',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='notes.note'),
+            model_name="mention",
+            name="note",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="notes.note"),
         ),
         migrations.CreateModel(
-            name='NoteTopic',
+            name="NoteTopic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('note', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='notes.note')),
-                ('topic', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='notes.topic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "note",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="notes.note"),
+                ),
+                (
+                    "topic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="notes.topic"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.AddField(
-            model_name='note',
-            name='topics',
-            field=models.ManyToManyField(related_name='notes', through='notes.NoteTopic', to='notes.topic'),
+            model_name="note",
+            name="topics",
+            field=models.ManyToManyField(
+                related_name="notes", through="notes.NoteTopic", to="notes.topic"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mention',
-            constraint=models.UniqueConstraint(fields=('note', 'member'), name='mention_unique'),
+            model_name="mention",
+            constraint=models.UniqueConstraint(fields=("note", "member"), name="mention_unique"),
         ),
         migrations.AddConstraint(
-            model_name='notetopic',
-            constraint=models.UniqueConstraint(fields=('note', 'topic'), name='note_topic_unique'),
+            model_name="notetopic",
+            constraint=models.UniqueConstraint(fields=("note", "topic"), name="note_topic_unique"),
         ),
         migrations.AddIndex(
-            model_name='note',
-            index=models.Index(fields=['author', 'status', '-published_at'], name='notes_note_author__edcf61_idx'),
+            model_name="note",
+            index=models.Index(
+                fields=["author", "status", "-published_at"], name="notes_note_author__edcf61_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='note',
-            index=models.Index(fields=['status', 'visibility', '-published_at'], name='notes_note_status_a06fa0_idx'),
+            model_name="note",
+            index=models.Index(
+                fields=["status", "visibility", "-published_at"],
+                name="notes_note_status_a06fa0_idx",
+            ),
         ),
     ]

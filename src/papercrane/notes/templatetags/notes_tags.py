@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from papercrane.media import storage
 from papercrane.media.models import Media
 from papercrane.notes import queries, text
-from papercrane.notes.models import Note
+from papercrane.notes.models import Note, Topic
 
 register = template.Library()
 
@@ -26,6 +26,13 @@ def note_cover(note: Note) -> dict[str, Any] | None:
 @register.simple_tag
 def note_photos(note: Note) -> list[Media]:
     return queries.photos(note)
+
+
+@register.simple_tag
+def topics_not_in_body(note: Note) -> list[Topic]:
+    """Topics given apart from the text; those written as #hashtags already show inline."""
+    inline = {text.normalize_topic(name) for name in text.topics_in(note.body)}
+    return [topic for topic in note.topics.all() if topic.key not in inline]
 
 
 @register.filter

@@ -87,6 +87,8 @@ class Command(BaseCommand):
             language=fixture["language"],
         )
         note = note_services.create_note(author=author, fields=fields)
-        published_at = timezone.now() - timedelta(days=fixture["days_ago"], minutes=len(fixture["title"]))
+        published_at = timezone.now() - timedelta(
+            days=fixture["days_ago"], minutes=len(fixture["title"])
+        )
         Note.objects.filter(pk=note.pk).update(published_at=published_at, created_at=published_at)
         return True
