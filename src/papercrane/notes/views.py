@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -91,36 +92,50 @@ def _errors_of(error: ValidationError) -> dict[str, list[str]]:
     }
 
 
+SaveNote = Callable[[services.NoteFields], Note]
+
+
+def _submit(request: MemberRequest, save: SaveNote, errors: dict[str, list[str]]) -> Note | None:
+    """Take the composer's photos, alt texts and fields and ``save`` them; collect the errors
+    to show on the form instead of raising them."""
+    try:
+        media_ids = _uploaded_media_ids(request, errors)
+        _save_alt_texts(request, media_ids)
+        if not errors:
+            return save(_form_fields(request, media_ids))
+    except ratelimit.RateLimited as limited:
+        errors["form"] = [
+            _("Please wait %(seconds)s seconds and try again.") % {"seconds": limited.retry_after}
+        ]
+    except services.EditConflict:
+        errors["form"] = [_("This note changed in another window. Reload it and edit again.")]
+    except ValidationError as error:
+        errors.update(_errors_of(error))
+    return None
+
+
+def _composer(
+    request: HttpRequest, note: Note | None, values: dict[str, Any], errors: dict[str, list[str]]
+) -> HttpResponse:
+    context = _composer_context(note, values, errors)
+    return render(request, "notes/compose.html", context, status=422 if errors else 200)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def compose(request: MemberRequest) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        try:
-            media_ids = _uploaded_media_ids(request, errors)
-            _save_alt_texts(request, media_ids)
-            if not errors:
-                note = services.create_note(
-                    author=request.user, fields=_form_fields(request, media_ids)
-                )
-                messages.success(
-                    request,
-                    _("Saved as a draft.")
-                    if note.status == Note.Status.DRAFT
-                    else _("Your note is posted."),
-                )
-                return redirect("notes:detail", note_id=note.pk)
-        except ratelimit.RateLimited as limited:
-            errors["form"] = [
-                _("Please wait %(seconds)s seconds and try again.")
-                % {"seconds": limited.retry_after}
-            ]
-        except ValidationError as error:
-            errors.update(_errors_of(error))
-    context = _composer_context(
-        None, request.POST.dict() if request.method == "POST" else {}, errors
-    )
-    return render(request, "notes/compose.html", context, status=422 if errors else 200)
+        note = _submit(
+            request, lambda fields: services.create_note(author=request.user, fields=fields), errors
+        )
+        if note is not None:
+            posted = note.status == Note.Status.PUBLISHED
+            messages.success(
+                request, _("Your note is posted.") if posted else _("Saved as a draft.")
+            )
+            return redirect("notes:detail", note_id=note.pk)
+    return _composer(request, None, request.POST.dict(), errors)
 
 
 def detail(request: HttpRequest, note_id: int) -> HttpResponse:
@@ -131,6 +146,18 @@ def detail(request: HttpRequest, note_id: int) -> HttpResponse:
     return render(request, "notes/detail.html", {"note": note, "photos": queries.photos(note)})
 
 
+EDITABLE = {
+    "title",
+    "body",
+    "topics",
+    "visibility",
+    "place_name",
+    "place_city",
+    "media_ids",
+    "draft",
+}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit(request: MemberRequest, note_id: int) -> HttpResponse:
@@ -139,45 +166,25 @@ def edit(request: MemberRequest, note_id: int) -> HttpResponse:
         raise Http404
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        try:
-            media_ids = _uploaded_media_ids(request, errors)
-            _save_alt_texts(request, media_ids)
-            if not errors:
-                fields = _form_fields(request, media_ids)
-                if note.status == Note.Status.PUBLISHED:
-                    fields.draft = False
-                changed = {
-                    "title",
-                    "body",
-                    "topics",
-                    "visibility",
-                    "place_name",
-                    "place_city",
-                    "media_ids",
-                    "draft",
-                }
-                version = int(request.POST.get("version", "0") or 0) or None
-                services.update_note(note=note, fields=fields, changed=changed, version=version)
-                messages.success(request, _("Your note is saved."))
-                return redirect("notes:detail", note_id=note.pk)
-        except services.EditConflict:
-            errors["form"] = [_("This note changed in another window. Reload it and edit again.")]
-        except ValidationError as error:
-            errors.update(_errors_of(error))
-    values = (
-        request.POST.dict()
-        if request.method == "POST"
-        else {
-            "title": note.title,
-            "body": note.body,
-            "topics": " ".join(topic.name for topic in note.topics.all()),
-            "visibility": note.visibility,
-            "place_name": note.place_name,
-            "place_city": note.place_city,
-        }
-    )
-    context = _composer_context(note, values, errors)
-    return render(request, "notes/compose.html", context, status=422 if errors else 200)
+        version = int(request.POST.get("version", "0") or 0) or None
+
+        def save(fields: services.NoteFields) -> Note:
+            fields.draft = fields.draft and note.status == Note.Status.DRAFT  # no un-publishing
+            return services.update_note(note=note, fields=fields, changed=EDITABLE, version=version)
+
+        if _submit(request, save, errors) is not None:
+            messages.success(request, _("Your note is saved."))
+            return redirect("notes:detail", note_id=note.pk)
+        return _composer(request, note, request.POST.dict(), errors)
+    values = {
+        "title": note.title,
+        "body": note.body,
+        "topics": " ".join(topic.name for topic in note.topics.all()),
+        "visibility": note.visibility,
+        "place_name": note.place_name,
+        "place_city": note.place_city,
+    }
+    return _composer(request, note, values, errors)
 
 
 @login_required
