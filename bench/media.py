@@ -94,6 +94,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     data = _built_elsewhere(args.orientation)
+    if hasattr(os, "sched_setaffinity"):  # one core for real: wall time then means one core too
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     import pyvips
 
     from papercrane.media import processing

@@ -6,9 +6,9 @@ The pipeline, and why it is shaped this way:
   enforces the byte, pixel and frame limits *before* any decoder touches the pixel data, so a
   tiny file declaring 30000x30000 pixels costs microseconds, not gigabytes.
 * Decoding goes through libvips (pyvips) with an explicit loader per format: libvips decodes in
-  strips, can shrink JPEG and WebP while loading, and resizes several times faster than Pillow
-  on one core (see ``bench/media.py``). HEIC is the exception: the libvips wheel carries no HEVC
-  decoder, so pillow-heif decodes it and hands the pixels to libvips.
+  strips, shrinks JPEGs while loading (libjpeg DCT scaling) and resizes several times faster
+  than Pillow on one core (see ``bench/media.py``). HEIC is the exception: the libvips wheel
+  has no HEVC decoder, so pillow-heif decodes it and hands the pixels to libvips.
 * ``clean_original`` re-encodes the decoded pixels (oriented, sRGB, no metadata at all) so that
   nothing a phone wrote into the file (GPS, device, times, comments, XMP) is ever stored.
 * ``derive`` makes WebP variants, a blurhash, a dominant colour and a PDQ hash, all from
@@ -60,17 +60,23 @@ MAX_JPEG_SCANS = 256
 MAX_SEGMENTS = 50_000
 MAX_BOX_DEPTH = 8
 
-# libvips is shared process-wide: no operation cache (it would pin decoded photos in memory) and
-# only the loaders we call by name. Loaders marked untrusted (ImageMagick, matio...) stay blocked.
-pyvips.cache_set_max(0)
-pyvips.block_untrusted_set(True)
-pyvips.operation_block_set("VipsForeignLoad", True)
-for _loader in ("Jpeg", "Png", "Webp", "Heif"):
-    pyvips.operation_block_set(f"VipsForeignLoad{_loader}Buffer", False)
-# Decode only the primary HEIF image; thumbnails, depth maps and aux images are never read.
-pillow_heif.options.THUMBNAILS = False
-pillow_heif.options.DEPTH_IMAGES = False
-pillow_heif.options.AUX_IMAGES = False
+
+def _configure_decoders() -> None:
+    """libvips is shared process-wide: no operation cache (it would pin decoded photos in
+    memory), and only the four loaders we call by name may run, so no file can reach the SVG,
+    PDF, TIFF, matrix or ImageMagick loaders by sniffing. pillow-heif reads only the primary
+    image, never thumbnails, depth maps or auxiliary images."""
+    pyvips.cache_set_max(0)
+    pyvips.block_untrusted_set(True)
+    pyvips.operation_block_set("VipsForeignLoad", True)
+    for loader in ("Jpeg", "Png", "Webp", "Heif"):
+        pyvips.operation_block_set(f"VipsForeignLoad{loader}Buffer", False)
+    pillow_heif.options.THUMBNAILS = False
+    pillow_heif.options.DEPTH_IMAGES = False
+    pillow_heif.options.AUX_IMAGES = False
+
+
+_configure_decoders()
 
 
 class MediaRejected(Exception):
@@ -192,6 +198,7 @@ _STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})
 # In entropy-coded data 0xFF is always followed by 0x00 (stuffing), a restart marker or more
 # 0xFF fill bytes; the first 0xFF followed by anything else is the next real marker.
 _NEXT_MARKER = re.compile(rb"\xff(?![\x00\xd0-\xd7\xff])")
+_FILL_BYTES = re.compile(rb"\xff+")  # a marker may be preceded by any number of fill bytes
 
 
 def _jpeg_header(data: bytes) -> Probe:
@@ -203,10 +210,10 @@ def _jpeg_header(data: bytes) -> Probe:
     """
     pos, size, scans = 2, None, 0
     for _segment in range(MAX_SEGMENTS):
-        if data[pos] != 0xFF:
+        fill = _FILL_BYTES.match(data, pos)
+        if fill is None:
             raise ValueError("expected a marker")
-        while data[pos] == 0xFF:
-            pos += 1
+        pos = fill.end()
         marker = data[pos]
         pos += 1
         if marker == 0xD9:  # EOI; anything after it (MPF images, maker trailers) is ignored
@@ -566,9 +573,12 @@ def _jpeg_shrink(found: Probe, target_width: int) -> int:
 
 def _load_heic(data: bytes) -> Any:
     """HEVC-coded HEIF via pillow-heif (libheif + libde265); transforms are applied by libheif."""
-    heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
-    _check_limits(Probe("heif", heif.size[0], heif.size[1], 1))
-    pixels = np.ascontiguousarray(np.asarray(heif))
+    try:
+        heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
+        _check_limits(Probe("heif", heif.size[0], heif.size[1], 1))
+        pixels = np.ascontiguousarray(np.asarray(heif))
+    except (EOFError, IndexError, KeyError) as error:  # pillow-heif's ways of saying "damaged"
+        raise MediaRejected("unreadable") from error
     image = pyvips.Image.new_from_array(pixels)
     icc = heif.info.get("icc_profile")
     if icc:
@@ -822,7 +832,9 @@ def text_cover(title: str, background: str, size: tuple[int, int] = (720, 960)) 
     """
     colour = ImageColor.getrgb(background)[:3]
     image = Image.new("RGB", size, colour)
-    title = " ".join(title.split())[:MAX_COVER_TITLE]
+    title = " ".join(title.split())
+    if len(title) > MAX_COVER_TITLE:
+        title = title[: MAX_COVER_TITLE - 1].rstrip() + "\u2026"
     if title:
         font, lines, line_height = _fit_title(title, size)
         ink = (34, 34, 34) if _luminance(colour) > 0.6 else (255, 255, 255)
@@ -847,8 +859,15 @@ def _fit_title(
         line_height = round(font_size * 1.3)
         lines = _wrap(title, font, max_width)
         if line_height * len(lines) <= max_height or font_size <= 12:
-            return font, lines[: max(1, int(max_height // line_height))], line_height
+            return font, _at_most(lines, max(1, int(max_height // line_height))), line_height
         font_size = max(12, int(font_size * 0.88))
+
+
+def _at_most(lines: list[str], count: int) -> list[str]:
+    """The first ``count`` lines, the last one ending in an ellipsis if anything was cut."""
+    if len(lines) <= count:
+        return lines
+    return [*lines[: count - 1], lines[count - 1][:-1].rstrip() + "\u2026"]
 
 
 def _wrap(text: str, font: Any, max_width: float) -> list[str]:
