@@ -66,7 +66,15 @@ def worker(argv: list[str]) -> int:
     from django.core.management import call_command
 
     if settings.REDIS_URL:
-        call_command("rqworker", "default", job_class="django_tasks_rq.Job", burst=args.batch)
+        # SimpleWorker runs jobs in this process: RQ's default forks a child per job, and
+        # libvips (image processing) cannot run in a child forked from a process using it.
+        call_command(
+            "rqworker",
+            "default",
+            job_class="django_tasks_rq.Job",
+            worker_class="rq.worker.worker_classes.SimpleWorker",
+            burst=args.batch,
+        )
     else:
         options = {"queue_name": "*", "batch": args.batch, "reload": False, "startup_delay": False}
         call_command("db_worker", **options)

@@ -138,3 +138,16 @@ def test_oversized_avatar_is_refused(
     assert noise.tell() > 2_000_000
     settings.AVATAR_MAX_BYTES = 2_000_000  # type: ignore[attr-defined]
     problem(upload(as_member(alice), noise.getvalue()), 422)
+
+
+def test_avatar_upload_keeps_counts_that_changed_meanwhile(alice: Member, bob: Member) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from papercrane.accounts import services
+
+    stale = Member.objects.get(pk=alice.pk)
+    services.follow(member=bob, target=alice)
+    upload = SimpleUploadedFile("a.png", image_bytes("PNG", (300, 300)), "image/png")
+    services.set_avatar(member=stale, upload=upload)
+    alice.refresh_from_db()
+    assert alice.follower_count == 1 and alice.avatar

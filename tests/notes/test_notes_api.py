@@ -286,3 +286,51 @@ def test_topic_suggestions(alices: ApiClient) -> None:
 
 def test_notes_need_auth(api: ApiClient) -> None:
     problem(api.post("/notes", {"title": "anon"}), 401)
+
+
+def test_editing_the_body_keeps_explicit_topics(alices: ApiClient) -> None:
+    note_id = alices.post("/notes", {"title": "t", "topics": ["Travel", "Food"]}).json()["id"]
+    edited = alices.patch(f"/notes/{note_id}", {"body": "hello again #extra"}).json()
+    assert edited["topics"] == ["Travel", "Food", "extra"]
+
+
+def test_null_fields_in_a_patch_change_nothing(alices: ApiClient) -> None:
+    note_id = alices.post("/notes", {"title": "keep", "body": "me"}).json()["id"]
+    edited = alices.patch(
+        f"/notes/{note_id}", {"title": None, "body": None, "media_ids": None}
+    ).json()
+    assert (edited["title"], edited["body"]) == ("keep", "me")
+
+
+@pytest.mark.parametrize("odd_id", ["²", "１", "1e3", "-1", "9" * 30])
+def test_odd_ids_are_not_found(alices: ApiClient, odd_id: str) -> None:
+    problem(alices.get(f"/notes/{odd_id}"), 404)
+    problem(alices.get(f"/media/{odd_id}"), 404)
+    problem(alices.post("/notes", {"title": "x", "media_ids": [odd_id]}), 422)
+
+
+def test_topics_with_slashes_or_overlong_keys_are_refused(alices: ApiClient) -> None:
+    note = alices.post("/notes", {"title": "slash", "body": "see #a/b"}).json()
+    assert note["topics"] == ["a"]
+    assert ApiClient().get(f"/notes/{note['id']}").status_code == 200
+    problem(alices.post("/notes", {"title": "x", "topics": ["x/y"]}), 422)
+    problem(alices.post("/notes", {"title": "x", "topics": ["ß" * 30]}), 422)
+
+
+def test_a_photo_in_a_note_cannot_be_deleted_on_its_own(alices: ApiClient) -> None:
+    ids = media_ids(alices, 1)
+    note_id = alices.post("/notes", {"title": "keep my cover", "media_ids": ids}).json()["id"]
+    problem(alices.delete(f"/media/{ids[0]}"), 409)
+    assert ApiClient().get(f"/notes/{note_id}").json()["cover"] is not None
+
+
+def test_deactivated_members_notes_disappear(alices: ApiClient, alice: Member) -> None:
+    note_id = alices.post("/notes", {"title": "gone soon"}).json()["id"]
+    Member.objects.filter(pk=alice.pk).update(is_active=False)
+    problem(ApiClient().get(f"/notes/{note_id}"), 404)
+
+
+def test_topics_of_private_notes_are_not_suggested(alices: ApiClient) -> None:
+    alices.post("/notes", {"title": "secret", "topics": ["mysecret"], "visibility": "private"})
+    alices.post("/notes", {"title": "draft", "topics": ["mydraft"], "draft": True})
+    assert ApiClient().get("/topics/suggest?q=my").json()["items"] == []

@@ -115,3 +115,20 @@ def test_home_and_profile_show_cards(alice: Member, make_member: Callable[..., M
     create_note(author=alice, fields=NoteFields(title="On the home page"))
     assert "On the home page" in Client().get("/").content.decode()
     assert "On the home page" in Client().get("/@alice").content.decode()
+
+
+def test_a_rejected_post_keeps_the_uploaded_photos(alices_browser: Client, alice: Member) -> None:
+    from papercrane.media import services as media_services
+
+    media = media_services.upload(owner=alice, data=image_bytes("JPEG", (400, 300)))
+    response = alices_browser.post("/post", {"title": "好" * 25, "media_ids": str(media.pk)})
+    assert response.status_code == 422
+    assert f'data-media-id="{media.pk}"' in response.content.decode()
+
+
+def test_a_malformed_version_is_not_an_error_page(alices_browser: Client, alice: Member) -> None:
+    note = create_note(author=alice, fields=NoteFields(title="v"))
+    response = alices_browser.post(
+        f"/notes/{note.pk}/edit", {"title": "w", "version": "abc", "visibility": "public"}
+    )
+    assert response.status_code == 302

@@ -271,7 +271,9 @@ def set_avatar(*, member: Member, upload: UploadedFile) -> Member:
     buffer = io.BytesIO()
     square.save(buffer, format="WEBP", quality=85)
     old_name = member.avatar.name
-    member.avatar.save(f"{member.pk}-{secrets.token_hex(6)}.webp", ContentFile(buffer.getvalue()))
+    member.avatar.save(
+        f"{member.pk}-{secrets.token_hex(6)}.webp", ContentFile(buffer.getvalue()), save=False
+    )
     member.avatar_thumbnail = ""
     member.save(update_fields=["avatar", "avatar_thumbnail"])
     if old_name:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
 
 from papercrane.api.auth import AuthedRequest, member_auth
-from papercrane.api.problems import not_found
+from papercrane.api.problems import Problem, not_found
 from papercrane.media import queries, services, storage
 from papercrane.media.models import Media
 
@@ -91,5 +92,13 @@ def describe(request: AuthedRequest, media_id: str, payload: AltTextIn) -> Media
 
 @router.delete("/media/{media_id}", response={204: None}, auth=member_auth)
 def delete(request: AuthedRequest, media_id: str) -> Status[None]:
-    services.delete(_own(request, media_id))
+    media = _own(request, media_id)
+    if media.note_id is not None:
+        raise Problem(
+            409,
+            "media-in-use",
+            _("This photo belongs to a note"),
+            _("Edit the note's media_ids to remove it."),
+        )
+    services.delete(media)
     return Status(204, None)

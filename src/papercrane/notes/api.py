@@ -160,6 +160,7 @@ def _fields(payload: dict[str, Any], note: Note | None = None) -> services.NoteF
             "place_name": note.place_name,
             "place_city": note.place_city,
             "draft": note.status == Note.Status.DRAFT,
+            "topics": [topic.name for topic in note.topics.all()],
         }
         payload = {**base, **payload}
     return services.NoteFields(**payload)
@@ -201,7 +202,7 @@ def edit(request: AuthedRequest, note_id: str, payload: NotePatch) -> Note:
     note = queries.editable_note(request.auth, note_id)
     if note is None:
         raise not_found()
-    changes = payload.dict(exclude_unset=True)
+    changes = payload.dict(exclude_unset=True, exclude_none=True)  # null means "leave as is"
     version = changes.pop("version", None)
     changed = set(changes) | ({"place_name", "place_city"} if "place" in changes else set())
     try:

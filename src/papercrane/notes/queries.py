@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from papercrane.accounts.models import Block, Follow, Member
+from papercrane.ids import parse_id
 from papercrane.media import storage
 from papercrane.media.models import Media
 from papercrane.notes.models import Note, Topic, Visibility
@@ -22,7 +23,7 @@ def visible_notes(viewer: Member | None) -> QuerySet[Note]:
     viewer = _viewer_or_none(viewer)
     published = Q(status=Note.Status.PUBLISHED)
     if viewer is None:
-        return Note.objects.filter(published, visibility=Visibility.PUBLIC)
+        return Note.objects.filter(published, visibility=Visibility.PUBLIC, author__is_active=True)
     followed = Follow.objects.filter(follower=viewer).values("followee")
     audience = Q(visibility=Visibility.PUBLIC) | Q(
         visibility=Visibility.FOLLOWERS, author__in=followed
@@ -30,7 +31,7 @@ def visible_notes(viewer: Member | None) -> QuerySet[Note]:
     blocked = Block.objects.filter(blocker=viewer).values("blocked")
     blockers = Block.objects.filter(blocked=viewer).values("blocker")
     return (
-        Note.objects.filter(Q(author=viewer) | (published & audience))
+        Note.objects.filter(Q(author=viewer) | (published & audience), author__is_active=True)
         .exclude(author__in=blocked)
         .exclude(author__in=blockers)
     )
@@ -46,16 +47,14 @@ def with_details(notes: QuerySet[Note]) -> QuerySet[Note]:
 
 
 def visible_note(viewer: Member | None, note_id: str | int) -> Note | None:
-    if not str(note_id).isdigit():
-        return None
-    return with_details(visible_notes(viewer)).filter(pk=int(note_id)).first()
+    pk = parse_id(note_id)
+    return None if pk is None else with_details(visible_notes(viewer)).filter(pk=pk).first()
 
 
 def editable_note(editor: Member, note_id: str | int) -> Note | None:
     """The editor's own note (drafts included); None for anyone else's."""
-    if not str(note_id).isdigit():
-        return None
-    return with_details(Note.objects.filter(author=editor)).filter(pk=int(note_id)).first()
+    pk = parse_id(note_id)
+    return None if pk is None else with_details(Note.objects.filter(author=editor, pk=pk)).first()
 
 
 def latest(viewer: Member | None) -> QuerySet[Note]:
@@ -115,11 +114,11 @@ def photos(note: Note) -> list[Media]:
 
 
 def suggest_topics(prefix: str, limit: int = 8) -> list[str]:
+    """Topics of public notes (a private note's topics stay private), most used first."""
+    public = Topic.objects.filter(
+        notes__status=Note.Status.PUBLISHED, notes__visibility=Visibility.PUBLIC
+    ).annotate(uses=Count("notes"))
     key = normalize_topic(prefix)
-    if not key:
-        return list(Topic.objects.order_by("-note_count").values_list("name", flat=True)[:limit])
-    return list(
-        Topic.objects.filter(key__startswith=key)
-        .order_by("-note_count", "key")
-        .values_list("name", flat=True)[:limit]
-    )
+    if key:
+        public = public.filter(key__startswith=key)
+    return list(public.order_by("-uses", "key").values_list("name", flat=True)[:limit])

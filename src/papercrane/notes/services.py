@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from papercrane import ratelimit
 from papercrane.accounts.models import Block, Member
+from papercrane.ids import parse_id
 from papercrane.media import processing
 from papercrane.media import services as media_services
 from papercrane.media.models import Media
@@ -79,7 +80,7 @@ def _topic_names(fields: NoteFields) -> list[str]:
         key = text.normalize_topic(cleaned)
         if not key:
             continue
-        if len(cleaned) > text.TOPIC_MAX_CHARS or any(c.isspace() for c in cleaned):
+        if len(key) > text.TOPIC_MAX_CHARS or "/" in key or any(c.isspace() for c in cleaned):
             fields.error("topics", _("Topics are single words of up to 30 characters."))
             continue
         names.setdefault(key, cleaned)
@@ -99,7 +100,7 @@ def _own_media(author: Member, fields: NoteFields, note: Note | None) -> list[Me
     if len(set(ids)) != len(ids):
         fields.error("media_ids", _("Each image can appear once."))
         return []
-    numeric = [int(media_id) for media_id in ids if media_id.isdigit()]
+    numeric = [pk for pk in map(parse_id, ids) if pk is not None]
     found = {
         str(media.pk): media
         for media in Media.objects.filter(pk__in=numeric, owner=author, is_text_cover=False)
@@ -150,12 +151,22 @@ def _set_mentions(note: Note) -> None:
 
 
 def _attach_media(note: Note, media: list[Media]) -> None:
-    """Make ``media`` the note's images in this order; delete the images an edit dropped."""
+    """Make ``media`` the note's images in this order; delete the images an edit dropped.
+
+    Each image is claimed only if it is still free (or already this note's), inside the
+    caller's transaction, so two notes posted at once cannot both take the same photo.
+    """
     keep = {item.pk for item in media}
     for dropped in note.media.filter(is_text_cover=False).exclude(pk__in=keep):
         media_services.delete(dropped)
     for position, item in enumerate(media):
-        Media.objects.filter(pk=item.pk).update(note=note, position=position + 1)
+        claimed = (
+            Media.objects.filter(pk=item.pk)
+            .filter(Q(note__isnull=True) | Q(note=note))
+            .update(note=note, position=position + 1)
+        )
+        if not claimed:
+            raise ValidationError({"media_ids": [_("Unknown images: %(ids)s.") % {"ids": item.pk}]})
 
 
 def _refresh_text_cover(note: Note, has_photos: bool) -> None:

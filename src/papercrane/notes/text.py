@@ -34,7 +34,9 @@ WIDE_RANGES: tuple[tuple[int, int], ...] = (
 )
 
 # A topic runs from '#' to the next space, '#', '@' or punctuation (ASCII or full-width).
-TOPIC_PATTERN = re.compile(r"#([^\s#@,.!?;:()\[\]{}<>\"'，。！？、；：（）【】《》「」“”‘’]{1,30})")
+TOPIC_PATTERN = re.compile(
+    r"#([^\s#@,.!?;:/\\()\[\]{}<>\"'，。！？、；：（）【】《》「」“”‘’]{1,30})"
+)
 MENTION_PATTERN = re.compile(r"(?<![A-Za-z0-9_])@([A-Za-z0-9_]{3,30})")
 
 

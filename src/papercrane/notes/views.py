@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from papercrane import ratelimit
 from papercrane.accounts.models import Member
+from papercrane.ids import parse_id
 from papercrane.media import processing
 from papercrane.media import services as media_services
 from papercrane.media.models import Media
@@ -61,19 +62,24 @@ def _uploaded_media_ids(request: MemberRequest, errors: dict[str, list[str]]) ->
 def _save_alt_texts(request: MemberRequest, media_ids: list[str]) -> None:
     for media_id in media_ids:
         alt_text = request.POST.get(f"alt_{media_id}")
-        if alt_text is None or not media_id.isdigit():
+        pk = parse_id(media_id)
+        if alt_text is None or pk is None:
             continue
-        media = Media.objects.filter(pk=int(media_id), owner=request.user).first()
+        media = Media.objects.filter(pk=pk, owner=request.user).first()
         if media is not None and media.alt_text != alt_text.strip():
             media_services.update_alt_text(media=media, alt_text=alt_text[:500])
 
 
+def _posted_media(request: MemberRequest) -> list[Media]:
+    """The member's photos named by the form, in its order, to show again after an error."""
+    ids = [parse_id(i) for i in request.POST.get("media_ids", "").split(",")]
+    found = Media.objects.filter(pk__in=[i for i in ids if i], owner=request.user).in_bulk()
+    return [found[i] for i in ids if i in found]
+
+
 def _composer_context(
-    note: Note | None, values: dict[str, Any], errors: dict[str, list[str]]
+    note: Note | None, values: dict[str, Any], errors: dict[str, list[str]], media: list[Media]
 ) -> dict[str, Any]:
-    media = queries.photos(note) if note is not None else []
-    if note is not None and all(item.is_text_cover for item in media):
-        media = []
     return {
         "note": note,
         "values": values,
@@ -115,9 +121,14 @@ def _submit(request: MemberRequest, save: SaveNote, errors: dict[str, list[str]]
 
 
 def _composer(
-    request: HttpRequest, note: Note | None, values: dict[str, Any], errors: dict[str, list[str]]
+    request: MemberRequest, note: Note | None, values: dict[str, Any], errors: dict[str, list[str]]
 ) -> HttpResponse:
-    context = _composer_context(note, values, errors)
+    """The composer form: after a failed post it shows what was posted, photos included."""
+    if request.method == "POST":
+        media = _posted_media(request)
+    else:
+        media = [m for m in queries.photos(note) if not m.is_text_cover] if note is not None else []
+    context = _composer_context(note, values, errors, media)
     return render(request, "notes/compose.html", context, status=422 if errors else 200)
 
 
@@ -166,7 +177,7 @@ def edit(request: MemberRequest, note_id: int) -> HttpResponse:
         raise Http404
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        version = int(request.POST.get("version", "0") or 0) or None
+        version = parse_id(request.POST.get("version", ""))
 
         def save(fields: services.NoteFields) -> Note:
             fields.draft = fields.draft and note.status == Note.Status.DRAFT  # no un-publishing
@@ -203,5 +214,9 @@ def topic(request: HttpRequest, name: str) -> HttpResponse:
     if found is None:
         raise Http404
     viewer = request.user if request.user.is_authenticated else None
-    notes = queries.latest(viewer).filter(topics=found).order_by("-published_at", "-pk")[:60]
-    return render(request, "notes/topic.html", {"topic": found, "notes": notes})
+    visible = queries.latest(viewer).filter(topics=found)
+    count = visible.count()
+    if not count:  # a topic used only on notes this viewer cannot see stays unknown to them
+        raise Http404
+    notes = visible.order_by("-published_at", "-pk")[:60]
+    return render(request, "notes/topic.html", {"topic": found, "notes": notes, "count": count})

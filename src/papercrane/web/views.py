@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from papercrane import ratelimit
 from papercrane.accounts import queries, services
 from papercrane.accounts.models import Language, Member
+from papercrane.ids import parse_id
 from papercrane.notes import queries as note_queries
 from papercrane.web.forms import LoginForm, ProfileForm, SignupForm, TokenForm
 
@@ -179,9 +180,9 @@ def settings_tokens(request: MemberRequest) -> HttpResponse:
     new_secret = None
     if request.method == "POST":
         if "revoke" in request.POST:
-            token_id = request.POST.get("revoke", "")
-            if not token_id.isdigit() or not services.revoke_token(
-                member=request.user, token_id=int(token_id)
+            token_id = parse_id(request.POST.get("revoke", ""))
+            if token_id is None or not services.revoke_token(
+                member=request.user, token_id=token_id
             ):
                 raise Http404
             messages.success(request, _("The token is revoked."))

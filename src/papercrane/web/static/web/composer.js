@@ -162,6 +162,7 @@
   }
 
   // With the script, photos upload as they are picked; the form then sends only their ids.
+  form.classList.add("enhanced");
   fileInput.removeAttribute("name");
   fileInput.addEventListener("change", function () { uploadAll(fileInput.files); fileInput.value = ""; });
   dropzone.addEventListener("dragover", function (event) {
