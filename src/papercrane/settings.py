@@ -134,6 +134,7 @@ def _database() -> dict[str, Any]:
     if DATABASE_URL:
         database: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL))
         database["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not
+        database["TEST"] = {"NAME": f"test_{database['NAME']}_{os.getpid()}"}
         database["OPTIONS"] = {
             # Server-side prepared statements break behind transaction poolers (PgBouncer).
             "prepare_threshold": None,
@@ -160,7 +161,8 @@ def _database() -> dict[str, Any]:
                 "PRAGMA cache_size=-20000;"
             ),
         },
-        "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+        # One test database per test run, so that concurrent runs never share one.
+        "TEST": {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")},
     }
 
 
