@@ -12,7 +12,7 @@ The pipeline, and why it is shaped this way:
 * ``clean_original`` re-encodes the decoded pixels (oriented, sRGB, no metadata at all) so that
   nothing a phone wrote into the file (GPS, device, times, comments, XMP) is ever stored.
 * ``derive`` makes WebP variants, a blurhash, a dominant colour and a PDQ hash, all from
-  downscaled pixels; ``process`` does clean + derive with a single decode for the upload path.
+  downscaled pixels; the upload request runs ``clean_original`` and a worker runs ``derive`` on the stored result.
 * ``text_cover`` draws a title card for notes without photos.
 """
 
@@ -686,13 +686,6 @@ def derive(clean: bytes) -> Derived:
     found = probe(clean)
     pixels = _decode(clean, found, target_width=_largest_width(found))
     return _derive(pixels)
-
-
-def process(data: bytes) -> tuple[CleanImage, Derived]:
-    """``clean_original`` and ``derive`` with one decode: the upload fast path."""
-    found = probe(data)
-    pixels = _decode(data, found)
-    return _encode_clean(pixels), _derive(pixels)
 
 
 def _largest_width(found: Probe) -> int:
