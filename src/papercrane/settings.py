@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "papercrane.accounts",
     "papercrane.media",
     "papercrane.notes",
+    "papercrane.engagement",
     "papercrane.notifications",
     "papercrane.api",
     "papercrane.web",

@@ -1,4 +1,4 @@
-"""Members, their API tokens and the social graph (follows, blocks).
+"""Members, their API tokens and the social graph (follows, follow requests, blocks, mutes).
 
 Data only: the rules live in services.py."""
 
@@ -33,6 +33,16 @@ class Member(AbstractUser):
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     is_moderator = models.BooleanField(_("moderator"), default=False)
+    is_private = models.BooleanField(
+        _("private account"),
+        default=False,
+        help_text=_("Only followers you approve can see your notes."),
+    )
+    likes_public = models.BooleanField(
+        _("show my likes"),
+        default=True,
+        help_text=_("Others can see which notes you liked."),
+    )
     follower_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
 
@@ -103,3 +113,46 @@ class Block(models.Model):
 
     def __str__(self) -> str:
         return f"{self.blocker_id} x {self.blocked_id}"
+
+
+class FollowRequest(models.Model):
+    """A pending wish to follow a private account; approval turns it into a Follow."""
+
+    requester = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="follow_requests_sent"
+    )
+    target = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="follow_requests_received"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["requester", "target"], name="follow_request_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(requester=models.F("target")), name="follow_request_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["target", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.requester_id} ?-> {self.target_id}"
+
+
+class Mute(models.Model):
+    """The muter stops hearing from the muted member; the muted member is not told."""
+
+    muter = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="muting_set")
+    muted = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="muted_by_set")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["muter", "muted"], name="mute_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(muter=models.F("muted")), name="mute_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.muter_id} ~ {self.muted_id}"

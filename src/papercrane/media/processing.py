@@ -12,7 +12,8 @@ The pipeline, and why it is shaped this way:
 * ``clean_original`` re-encodes the decoded pixels (oriented, sRGB, no metadata at all) so that
   nothing a phone wrote into the file (GPS, device, times, comments, XMP) is ever stored.
 * ``derive`` makes WebP variants, a blurhash, a dominant colour and a PDQ hash, all from
-  downscaled pixels; the upload request runs ``clean_original`` and a worker runs ``derive`` on the stored result.
+  downscaled pixels. The upload request runs ``clean_original``; a worker later runs
+  ``derive`` on the stored result.
 * ``text_cover`` draws a title card for notes without photos.
 """
 
