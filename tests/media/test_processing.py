@@ -48,6 +48,8 @@ SECRETS = (
     b"iTXt",
     b"zTXt",
     b"eXIf",
+    b"Photoshop",
+    b"8BIM",
 )
 XMP = (
     b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
@@ -110,6 +112,11 @@ def encode(image: Image.Image, format: str, **options: Any) -> bytes:
     return buffer.getvalue()
 
 
+# APP13 "Photoshop 3.0" resource 0x0404 holding IPTC IIM: caption (2:120) and city (2:90).
+_IIM = b"\x1c\x02\x78\x00\x0eShanghai Tower\x1c\x02\x5a\x00\x08Shanghai"
+IPTC = b"Photoshop 3.0\x00" + b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(_IIM)) + _IIM
+
+
 def with_jpeg_segments(jpeg: bytes, *segments: tuple[int, bytes]) -> bytes:
     """Insert raw marker segments right after SOI (how phones place APP1 XMP and COM)."""
     raw = b"".join(
@@ -125,6 +132,7 @@ def phone_jpeg(image: Image.Image | None = None, orientation: int = 1) -> bytes:
     return with_jpeg_segments(
         jpeg,
         (0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + XMP),
+        (0xED, IPTC),
         (0xFE, b"Secret comment Shanghai Tower"),
     )
 
