@@ -15,8 +15,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
 from papercrane.notifications.routing import websocket_urlpatterns  # noqa: E402
+
+# Import the URLconf (and with it every view and API router) now, not during the first
+# requests, which would otherwise wait on each other for Python's import lock.
+get_resolver().url_patterns  # noqa: B018
 
 IDLE_REQUEST_THREADS = 32
 
