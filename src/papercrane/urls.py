@@ -13,5 +13,6 @@ urlpatterns = [
     # Embedded mode serves uploaded media itself; with S3 the bucket serves it.
     re_path(r"^media/(?P<path>.*)$", serve_media),
     path("", include("papercrane.notes.urls")),
+    path("", include("papercrane.engagement.urls")),
     path("", include("papercrane.web.urls")),
 ]

@@ -1,0 +1,32 @@
+"""What the note page shows of likes, collects and comments, for the signed-in viewer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from papercrane.engagement import queries
+from papercrane.notes.models import Note
+
+register = template.Library()
+COMMENTS_ON_PAGE = 50
+
+
+@register.simple_tag(takes_context=True)
+def note_engagement(context: Any, note: Note) -> dict[str, Any]:
+    request = context["request"]
+    viewer = request.user if request.user.is_authenticated else None
+    sort = request.GET.get("sort", "relevance")
+    ordering = queries.THREAD_ORDERINGS.get(sort, queries.THREAD_ORDERINGS["relevance"])
+    threads = list(queries.threads(viewer, note).order_by(*ordering)[:COMMENTS_ON_PAGE])
+    queries.with_inline_replies(viewer, threads)
+    queries.decorate(viewer, threads)
+    boards = list(queries.boards_of(viewer, viewer)) if viewer is not None else []
+    return {
+        "flags": queries.viewer_flags(viewer, note.pk),
+        "threads": threads,
+        "sort": "time" if sort == "time" else "relevance",
+        "boards": boards,
+        "can_pin": viewer is not None and viewer.pk == note.author_id,
+    }
