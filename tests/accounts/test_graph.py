@@ -23,6 +23,8 @@ def test_follow_is_idempotent_and_counted(
             "following": True,
             "followed_by": False,
             "blocking": False,
+            "requested": False,
+            "muting": False,
         }
     bob.refresh_from_db()
     alice.refresh_from_db()
@@ -79,6 +81,8 @@ def test_profile_shows_the_viewers_relationship(
         "following": False,
         "followed_by": True,
         "blocking": False,
+        "requested": False,
+        "muting": False,
     }
     assert body["counts"] == {"followers": 0, "following": 1}
 

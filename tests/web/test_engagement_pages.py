@@ -103,3 +103,24 @@ def test_boards_on_the_web(note: Note, bobs_browser: Client, bob: Member) -> Non
     assert "Hotpot night" in bobs_browser.get(board_url).content.decode()
     assert Client().get(board_url).status_code == 404  # private board
     assert bobs_browser.post(f"/notes/{note.pk}/collect", {"board_id": "999999"}).status_code == 404
+
+
+def test_profile_tabs_show_boards_and_likes(note: Note, bobs_browser: Client, bob: Member) -> None:
+    bobs_browser.post("/boards", {"name": "Eats"})
+    bobs_browser.post("/boards", {"name": "Secret", "private": "on"})
+    bobs_browser.post(f"/notes/{note.pk}/like")
+    boards = Client().get("/@bob?tab=boards").content.decode()
+    assert "Eats" in boards and "Secret" not in boards
+    assert "Secret" in bobs_browser.get("/@bob?tab=boards").content.decode()
+    assert "Hotpot night" in Client().get("/@bob?tab=liked").content.decode()
+    Member.objects.filter(pk=bob.pk).update(likes_public=False)
+    hidden = Client().get("/@bob?tab=liked").content.decode()
+    assert "Hotpot night" not in hidden and "keeps their likes private" in hidden
+    assert "Hotpot night" in bobs_browser.get("/@bob?tab=liked").content.decode()
+
+
+def test_profile_counts_likes_and_collects_received(note: Note, bobs_browser: Client) -> None:
+    bobs_browser.post(f"/notes/{note.pk}/like")
+    bobs_browser.post(f"/notes/{note.pk}/collect")
+    page = Client().get("/@alice").content.decode()
+    assert "<strong>2</strong> Likes & collects" in page

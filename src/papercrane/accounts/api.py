@@ -12,7 +12,7 @@ from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
 from papercrane import ratelimit
 from papercrane.accounts import queries, services
-from papercrane.accounts.models import ApiToken, Follow, Language, Member
+from papercrane.accounts.models import ApiToken, Follow, FollowRequest, Language, Member
 from papercrane.api.auth import AuthedRequest, member_auth, viewer_of
 from papercrane.api.pagination import paginate
 from papercrane.api.problems import Problem, not_found
@@ -35,6 +35,8 @@ class AccountOut(Schema):
     avatar_thumbnail_url: str | None
     created_at: datetime
     counts: Counts
+    is_private: bool
+    likes_public: bool
 
     @staticmethod
     def resolve_id(member: Member) -> str:
@@ -96,6 +98,8 @@ class RelationshipOut(Schema):
     following: bool
     followed_by: bool
     blocking: bool
+    requested: bool
+    muting: bool
 
 
 class ProfileOut(AccountOut):
@@ -121,6 +125,8 @@ class ProfilePatch(Schema):
     language: Language | None = None
     time_zone: str | None = Field(None, max_length=64)
     email: str | None = Field(None, max_length=254)
+    is_private: bool | None = None
+    likes_public: bool | None = None
 
 
 class TokenIn(Schema):
@@ -162,7 +168,8 @@ def _target(request: HttpRequest, username: str) -> Member:
 
 
 def _blockable(username: str) -> Member:
-    """Block targets skip the visibility check: a member you block stays reachable to unblock."""
+    """Block (and unmute) targets skip the visibility check: a member you block stays reachable
+    to unblock."""
     member = queries.member_by_username(username)
     if member is None:
         raise not_found()
@@ -234,6 +241,44 @@ def upload_avatar(request: AuthedRequest, file: File[UploadedFile]) -> Member:
     return services.set_avatar(member=request.auth, upload=file)
 
 
+@router.get("/accounts/me/follow-requests", response=AccountPage, auth=member_auth)
+def follow_requests(
+    request: AuthedRequest, cursor: str | None = None, limit: int = Query(20, ge=1, le=100)
+) -> dict[str, Any]:
+    """Members waiting for approval to follow the signed-in (private) member, newest first."""
+    return _member_page(queries.follow_requests(request.auth), "requester", cursor, limit)
+
+
+def _requester(request: AuthedRequest, username: str) -> Member:
+    """Who sent the signed-in member the pending request; 404 when there is no such request."""
+    pending = queries.pending_request(request.auth, username)
+    if pending is None:
+        raise not_found()
+    return pending.requester
+
+
+@router.post(
+    "/accounts/me/follow-requests/{username}/approve",
+    response=RelationshipOut,
+    auth=member_auth,
+)
+def approve_follow_request(request: AuthedRequest, username: str) -> dict[str, Any]:
+    requester = _requester(request, username)
+    services.approve_follow_request(member=request.auth, requester=requester)
+    return _relationship(request.auth, requester)
+
+
+@router.post(
+    "/accounts/me/follow-requests/{username}/decline",
+    response=RelationshipOut,
+    auth=member_auth,
+)
+def decline_follow_request(request: AuthedRequest, username: str) -> dict[str, Any]:
+    requester = _requester(request, username)
+    services.decline_follow_request(member=request.auth, requester=requester)
+    return _relationship(request.auth, requester)
+
+
 @router.get("/accounts/{username}", response=ProfileOut, auth=None)
 def profile(request: HttpRequest, username: str) -> ProfileOut:
     member = _target(request, username)
@@ -245,9 +290,9 @@ def profile(request: HttpRequest, username: str) -> ProfileOut:
 
 
 def _member_page(
-    follows: QuerySet[Follow], side: str, cursor: str | None, limit: int
+    follows: QuerySet[Follow] | QuerySet[FollowRequest], side: str, cursor: str | None, limit: int
 ) -> dict[str, Any]:
-    """A page of the members on ``side`` of ``follows``, most recent follow first."""
+    """A page of the members on ``side`` of ``follows`` (or requests), most recent first."""
     rows, next_cursor = paginate(
         follows, cursor=cursor, limit=limit, ordering=("-created_at", "-pk")
     )
@@ -285,6 +330,7 @@ def follow(request: AuthedRequest, username: str) -> dict[str, Any]:
 
 @router.delete("/accounts/{username}/follow", response=RelationshipOut, auth=member_auth)
 def unfollow(request: AuthedRequest, username: str) -> dict[str, Any]:
+    """Unfollow, or withdraw a pending follow request."""
     target = _target(request, username)
     services.unfollow(member=request.auth, target=target)
     return _relationship(request.auth, target)
@@ -301,4 +347,18 @@ def block(request: AuthedRequest, username: str) -> dict[str, Any]:
 def unblock(request: AuthedRequest, username: str) -> dict[str, Any]:
     target = _blockable(username)
     services.unblock(member=request.auth, target=target)
+    return _relationship(request.auth, target)
+
+
+@router.post("/accounts/{username}/mute", response=RelationshipOut, auth=member_auth)
+def mute(request: AuthedRequest, username: str) -> dict[str, Any]:
+    target = _target(request, username)
+    services.mute(member=request.auth, target=target)
+    return _relationship(request.auth, target)
+
+
+@router.delete("/accounts/{username}/mute", response=RelationshipOut, auth=member_auth)
+def unmute(request: AuthedRequest, username: str) -> dict[str, Any]:
+    target = _blockable(username)
+    services.unmute(member=request.auth, target=target)
     return _relationship(request.auth, target)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from papercrane.accounts.models import ApiToken, Block, Follow, Member
+from papercrane.accounts.models import ApiToken, Block, Follow, FollowRequest, Member, Mute
 from papercrane.accounts.services import hash_token
 
 
 def member_by_username(username: str) -> Member | None:
+    if not username or "\x00" in username:  # PostgreSQL refuses NUL in text: no such member
+        return None
     return Member.objects.filter(username__iexact=username, is_active=True).first()
 
 
@@ -47,12 +49,54 @@ def following(member: Member) -> QuerySet[Follow]:
     )
 
 
+def follow_requests(member: Member) -> QuerySet[FollowRequest]:
+    """Requests waiting for ``member``'s answer, with the requester loaded."""
+    return FollowRequest.objects.filter(target=member, requester__is_active=True).select_related(
+        "requester"
+    )
+
+
+def pending_request(target: Member, username: str) -> FollowRequest | None:
+    """The request ``username`` sent to ``target``; None when there is none (or it is not
+    ``target``'s to answer)."""
+    requester = member_by_username(username)
+    if requester is None:
+        return None
+    return follow_requests(target).filter(requester=requester).first()
+
+
 def relationship(viewer: Member, other: Member) -> dict[str, bool]:
     return {
         "following": Follow.objects.filter(follower=viewer, followee=other).exists(),
         "followed_by": Follow.objects.filter(follower=other, followee=viewer).exists(),
         "blocking": Block.objects.filter(blocker=viewer, blocked=other).exists(),
+        "requested": FollowRequest.objects.filter(requester=viewer, target=other).exists(),
+        "muting": Mute.objects.filter(muter=viewer, muted=other).exists(),
     }
+
+
+def muted_ids(member: Member | int) -> QuerySet[Mute, int]:
+    """Ids of the members ``member`` muted, as a subquery: their content stays out of the
+    muter's notifications and feeds (``.exclude(author__in=muted_ids(viewer))``)."""
+    return Mute.objects.filter(muter=member).values_list("muted_id", flat=True)
+
+
+def blocked_ids(member: Member | int) -> QuerySet[Block, int]:
+    """Ids of the members ``member`` blocked, as a subquery."""
+    return Block.objects.filter(blocker=member).values_list("blocked_id", flat=True)
+
+
+def blocker_ids(member: Member | int) -> QuerySet[Block, int]:
+    """Ids of the members who blocked ``member``, as a subquery."""
+    return Block.objects.filter(blocked=member).values_list("blocker_id", flat=True)
+
+
+def blocked_member(viewer: Member, username: str) -> Member | None:
+    """A member ``viewer`` blocked (hidden from them otherwise), so they can still unblock."""
+    member = member_by_username(username)
+    if member is None or not Block.objects.filter(blocker=viewer, blocked=member).exists():
+        return None
+    return member
 
 
 def search_members(text: str, limit: int = 20) -> list[Member]:

@@ -25,7 +25,15 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from papercrane import ratelimit
-from papercrane.accounts.models import ApiToken, Block, Follow, Language, Member
+from papercrane.accounts.models import (
+    ApiToken,
+    Block,
+    Follow,
+    FollowRequest,
+    Language,
+    Member,
+    Mute,
+)
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{3,30}$")
 RESERVED_USERNAMES = frozenset(
@@ -226,6 +234,8 @@ def update_profile(
     language: str | None = None,
     time_zone: str | None = None,
     email: str | None = None,
+    is_private: bool | None = None,
+    likes_public: bool | None = None,
 ) -> Member:
     validate_profile_fields(language=language, time_zone=time_zone, email=email)
     changes = {
@@ -234,12 +244,18 @@ def update_profile(
         "language": language,
         "time_zone": time_zone,
         "email": email,
+        "is_private": is_private,
+        "likes_public": likes_public,
     }
+    opening_up = member.is_private and is_private is False
     changed = [field for field, value in changes.items() if value is not None]
     for field in changed:
         setattr(member, field, changes[field])
-    if changed:
-        member.save(update_fields=changed)
+    with transaction.atomic():
+        if changed:
+            member.save(update_fields=changed)
+        if opening_up:
+            _approve_all_requests(member)
     return member
 
 
@@ -301,17 +317,68 @@ def is_blocked_either_way(a: Member, b: Member) -> bool:
     )
 
 
+def _notify_on_commit(*, recipient: Member, actor: Member, verb: str) -> None:
+    """Notify once the change is committed, so no one hears of a follow that rolled back.
+
+    (notifications is imported late in these helpers: it reads accounts, so a top-level
+    import would be circular.)"""
+    from papercrane.notifications import services as notifications
+
+    transaction.on_commit(
+        lambda: notifications.notify(recipient_id=recipient.pk, actor_id=actor.pk, verb=verb),
+        robust=True,  # a failing notification is logged; the follow itself stands
+    )
+
+
+def _retract_request_notice_on_commit(requester: Member, target: Member) -> None:
+    """An answered or withdrawn request leaves the target's notifications."""
+    from papercrane.notifications import services as notifications
+
+    transaction.on_commit(
+        lambda: notifications.retract(
+            recipient_id=target.pk, actor_id=requester.pk, verb="follow_request"
+        ),
+        robust=True,
+    )
+
+
+def _follows(follower: Member, followee: Member) -> bool:
+    return Follow.objects.filter(follower=follower, followee=followee).exists()
+
+
+def _refresh_badge_on_commit(member: Member) -> None:
+    """Blocking or muting hides notifications, so the member's badge count changes."""
+    from papercrane.notifications import services as notifications
+
+    transaction.on_commit(lambda: notifications.push_unread_count(member.pk), robust=True)
+
+
+def _add_follow(follower: Member, followee: Member) -> bool:
+    """Create one follow edge and move its two counters, inside the caller's transaction."""
+    created = Follow.objects.get_or_create(follower=follower, followee=followee)[1]
+    if created:
+        Member.objects.filter(pk=follower.pk).update(following_count=F("following_count") + 1)
+        Member.objects.filter(pk=followee.pk).update(follower_count=F("follower_count") + 1)
+    return created
+
+
 def follow(*, member: Member, target: Member) -> bool:
-    """Follow ``target``; idempotent. Counters move only when a row is really created."""
+    """Follow ``target``; idempotent. A private account gets a follow request instead.
+
+    Returns True when ``member`` now follows, False when a request waits for approval.
+    Counters move only when a row is really created.
+    """
     if member.pk == target.pk:
         raise _field_error("username", _("You cannot follow yourself."), "self")
     if is_blocked_either_way(member, target):
         raise _field_error("username", _("You cannot follow this member."), "blocked")
     with transaction.atomic():
-        created = Follow.objects.get_or_create(follower=member, followee=target)[1]
-        if created:
-            Member.objects.filter(pk=member.pk).update(following_count=F("following_count") + 1)
-            Member.objects.filter(pk=target.pk).update(follower_count=F("follower_count") + 1)
+        if target.is_private and not _follows(member, target):
+            if FollowRequest.objects.get_or_create(requester=member, target=target)[1]:
+                _notify_on_commit(recipient=target, actor=member, verb="follow_request")
+            return False
+        if _add_follow(member, target):
+            _notify_on_commit(recipient=target, actor=member, verb="follow")
     return True
 
 
@@ -323,23 +390,79 @@ def _remove_follow(follower: Member, followee: Member) -> None:
         Member.objects.filter(pk=followee.pk).update(follower_count=F("follower_count") - 1)
 
 
+def _drop_request(requester: Member, target: Member) -> bool:
+    """Delete a pending request (and its notification), inside the caller's transaction."""
+    deleted, _unused = FollowRequest.objects.filter(requester=requester, target=target).delete()
+    if deleted:
+        _retract_request_notice_on_commit(requester, target)
+    return bool(deleted)
+
+
 def unfollow(*, member: Member, target: Member) -> bool:
+    """Stop following ``target``, or withdraw a pending request to follow them."""
     with transaction.atomic():
         _remove_follow(member, target)
+        _drop_request(member, target)
     return False
 
 
+def approve_follow_request(*, member: Member, requester: Member) -> bool:
+    """``member`` lets ``requester`` follow them; False when there was no such request."""
+    with transaction.atomic():
+        if not _drop_request(requester, member):
+            return False
+        _add_follow(requester, member)
+        _notify_on_commit(recipient=requester, actor=member, verb="follow_approved")
+    return True
+
+
+def decline_follow_request(*, member: Member, requester: Member) -> bool:
+    """``member`` turns ``requester`` down (they are not told); False when there was none."""
+    with transaction.atomic():
+        return _drop_request(requester, member)
+
+
+def _approve_all_requests(member: Member) -> None:
+    """An account made public lets everyone waiting in, as if each request were approved."""
+    pending = FollowRequest.objects.filter(target=member).select_related("requester")
+    for request in pending:
+        approve_follow_request(member=member, requester=request.requester)
+
+
 def block(*, member: Member, target: Member) -> bool:
-    """Block ``target``: follows both ways end, and neither can see or reach the other."""
+    """Block ``target``: follows and follow requests both ways end, and neither can see or
+    reach the other."""
     if member.pk == target.pk:
         raise _field_error("username", _("You cannot block yourself."), "self")
     with transaction.atomic():
         Block.objects.get_or_create(blocker=member, blocked=target)
         _remove_follow(member, target)
         _remove_follow(target, member)
+        _drop_request(member, target)
+        _drop_request(target, member)
+        _refresh_badge_on_commit(member)
     return True
 
 
 def unblock(*, member: Member, target: Member) -> bool:
-    Block.objects.filter(blocker=member, blocked=target).delete()
+    with transaction.atomic():
+        Block.objects.filter(blocker=member, blocked=target).delete()
+        _refresh_badge_on_commit(member)
+    return False
+
+
+def mute(*, member: Member, target: Member) -> bool:
+    """Mute ``target``: they vanish from ``member``'s notifications (and feeds), unaware."""
+    if member.pk == target.pk:
+        raise _field_error("username", _("You cannot mute yourself."), "self")
+    with transaction.atomic():
+        Mute.objects.get_or_create(muter=member, muted=target)
+        _refresh_badge_on_commit(member)
+    return True
+
+
+def unmute(*, member: Member, target: Member) -> bool:
+    with transaction.atomic():
+        Mute.objects.filter(muter=member, muted=target).delete()
+        _refresh_badge_on_commit(member)
     return False

@@ -12,8 +12,10 @@ from ninja.parser import Parser
 
 from papercrane.accounts.api import router as accounts_router
 from papercrane.api import problems
+from papercrane.engagement.api import router as engagement_router
 from papercrane.media.api import router as media_router
 from papercrane.notes.api import router as notes_router
+from papercrane.notifications.api import router as notifications_router
 
 
 class StrictJSONParser(Parser):
@@ -51,6 +53,8 @@ problems.install(api)
 api.add_router("/", accounts_router)
 api.add_router("/", media_router)
 api.add_router("/", notes_router)
+api.add_router("/", engagement_router)
+api.add_router("/", notifications_router)
 
 
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:

@@ -14,6 +14,7 @@ from papercrane.accounts.api import AuthorOut
 from papercrane.api.auth import AuthedRequest, member_auth, viewer_of
 from papercrane.api.pagination import paginate
 from papercrane.api.problems import Problem, not_found
+from papercrane.engagement import queries as engagement_queries
 from papercrane.media.api import MediaOut
 from papercrane.media.models import Media
 from papercrane.notes import queries, services
@@ -106,8 +107,11 @@ class NoteOut(CardOut):
         return {"name": note.place_name, "city": note.place_city}
 
     @staticmethod
-    def resolve_viewer(note: Note) -> dict[str, bool]:
-        return {"liked": False, "collected": False}
+    def resolve_viewer(note: Note, context: dict[str, Any] | None = None) -> dict[str, bool]:
+        """Whether the requesting member liked and collected the note (one query)."""
+        request = (context or {}).get("request")
+        viewer = viewer_of(request) if request is not None else None
+        return engagement_queries.viewer_flags(viewer, note.pk)
 
 
 class CardPage(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from papercrane.accounts.models import Block, Follow, Member
 from papercrane.ids import parse_id
@@ -19,14 +19,16 @@ def _viewer_or_none(viewer: Member | None) -> Member | None:
 
 
 def visible_notes(viewer: Member | None) -> QuerySet[Note]:
-    """Published notes ``viewer`` may see, plus their own drafts; never across a block."""
+    """Published notes ``viewer`` may see, plus their own drafts; never across a block.
+    A private account's public notes are for its (approved) followers only."""
     viewer = _viewer_or_none(viewer)
     published = Q(status=Note.Status.PUBLISHED)
+    to_everyone = Q(visibility=Visibility.PUBLIC, author__is_private=False)
     if viewer is None:
-        return Note.objects.filter(published, visibility=Visibility.PUBLIC, author__is_active=True)
+        return Note.objects.filter(published, to_everyone, author__is_active=True)
     followed = Follow.objects.filter(follower=viewer).values("followee")
-    audience = Q(visibility=Visibility.PUBLIC) | Q(
-        visibility=Visibility.FOLLOWERS, author__in=followed
+    audience = to_everyone | Q(
+        visibility__in=[Visibility.PUBLIC, Visibility.FOLLOWERS], author__in=followed
     )
     blocked = Block.objects.filter(blocker=viewer).values("blocked")
     blockers = Block.objects.filter(blocked=viewer).values("blocker")
@@ -64,6 +66,14 @@ def latest(viewer: Member | None) -> QuerySet[Note]:
 
 def by_author(viewer: Member | None, author: Member) -> QuerySet[Note]:
     return with_details(visible_notes(viewer).filter(author=author, status=Note.Status.PUBLISHED))
+
+
+def engagement_received(author: Member) -> int:
+    """Likes plus collects on the author's published notes (the profile's "liked & collected")."""
+    totals = Note.objects.filter(author=author, status=Note.Status.PUBLISHED).aggregate(
+        likes=Sum("like_count"), collects=Sum("collect_count")
+    )
+    return int(totals["likes"] or 0) + int(totals["collects"] or 0)
 
 
 def drafts(author: Member) -> QuerySet[Note]:

@@ -60,6 +60,16 @@ class ProfileForm(forms.Form):
     )
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=TIME_ZONE_CHOICES)
+    is_private = forms.BooleanField(
+        label=_("Private account"),
+        required=False,
+        help_text=_("Only followers you approve can see your notes."),
+    )
+    likes_public = forms.BooleanField(
+        label=_("Show my likes"),
+        required=False,
+        help_text=_("Others can see which notes you liked."),
+    )
 
 
 class TokenForm(forms.Form):

@@ -20,6 +20,7 @@ from papercrane import ratelimit
 from papercrane.accounts import queries, services
 from papercrane.accounts.models import Language, Member
 from papercrane.ids import parse_id
+from papercrane.engagement import queries as engagement_queries
 from papercrane.notes import queries as note_queries
 from papercrane.web.forms import LoginForm, ProfileForm, SignupForm, TokenForm
 
@@ -61,11 +62,6 @@ def home(request: HttpRequest) -> HttpResponse:
 def search(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "")[:100]
     return render(request, "web/search.html", {"q": text, "members": queries.search_members(text)})
-
-
-@login_required
-def notifications(request: MemberRequest) -> HttpResponse:
-    return render(request, "web/notifications.html")
 
 
 @require_http_methods(["GET", "POST"])
@@ -116,30 +112,118 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     viewer = request.user if request.user.is_authenticated else None
     member = queries.visible_member(viewer, username)
     if member is None:
-        raise Http404
+        return _blocked_profile(request, username)
     relationship = None
     if viewer is not None and viewer.pk != member.pk:
         relationship = queries.relationship(viewer, member)
-    notes = note_queries.by_author(viewer, member).order_by("-published_at", "-pk")[:60]
-    drafts = note_queries.drafts(member).order_by("-pk") if viewer == member else []
-    context = {"member": member, "relationship": relationship, "notes": notes, "drafts": drafts}
+    tab = request.GET.get("tab", "notes")
+    tab = tab if tab in PROFILE_TABS else "notes"
+    is_self = viewer is not None and viewer.pk == member.pk
+    context = {
+        "member": member,
+        "relationship": relationship,
+        "tab": tab,
+        "received": note_queries.engagement_received(member),
+        "drafts": note_queries.drafts(member).order_by("-pk") if is_self and tab == "notes" else [],
+        **_profile_tab(viewer, member, tab),
+    }
     return render(request, "web/profile.html", context)
+
+
+PROFILE_TABS = ("notes", "boards", "liked")
+
+
+def _profile_tab(viewer: Member | None, member: Member, tab: str) -> dict[str, Any]:
+    """What a profile tab lists: the member's notes, boards, or liked notes (if they show them)."""
+    if tab == "boards":
+        boards = engagement_queries.boards_of(viewer, member).order_by("-is_default", "-pk")
+        return {"boards": engagement_queries.with_covers(list(boards[:60]))}
+    if tab == "liked":
+        if not (engagement_queries.likes_public(member) or (viewer and viewer.pk == member.pk)):
+            return {"notes": [], "likes_hidden": True}
+        likes = engagement_queries.liked(viewer, member).order_by("-pk")[:60]
+        return {"notes": [like.note for like in likes]}
+    return {"notes": note_queries.by_author(viewer, member).order_by("-published_at", "-pk")[:60]}
+
+
+def _blocked_profile(request: HttpRequest, username: str) -> HttpResponse:
+    """A member the viewer blocked is hidden, except for a bare page to unblock them from."""
+    viewer = request.user if isinstance(request.user, Member) else None
+    member = queries.blocked_member(viewer, username) if viewer is not None else None
+    if viewer is None or member is None:
+        raise Http404
+    relationship = queries.relationship(viewer, member)
+    context = {"member": member, "relationship": relationship, "notes": [], "drafts": []}
+    return render(request, "web/profile.html", context)
+
+
+def _graph_action(
+    request: MemberRequest, username: str, actions: dict[str, Any], *, hidden_ok: bool = False
+) -> HttpResponse:
+    """Run the posted ``action`` on the named member, then go back to their profile.
+
+    ``hidden_ok`` lets a member reach someone they blocked (to unblock or unmute them).
+    """
+    member = queries.visible_member(request.user, username)
+    if member is None and hidden_ok:
+        member = queries.blocked_member(request.user, username)
+    action = actions.get(request.POST.get("action", ""))
+    if member is None or action is None:
+        raise Http404
+    try:
+        action(member=request.user, target=member)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("web:profile", username=member.username)
 
 
 @login_required
 @require_POST
 def follow_toggle(request: MemberRequest, username: str) -> HttpResponse:
-    member = queries.visible_member(request.user, username)
-    if member is None:
+    """Follow (or ask to, for a private account), unfollow, or withdraw a request."""
+    actions = {"follow": services.follow, "unfollow": services.unfollow}
+    return _graph_action(request, username, actions)
+
+
+@login_required
+@require_POST
+def mute_toggle(request: MemberRequest, username: str) -> HttpResponse:
+    actions = {"mute": services.mute, "unmute": services.unmute}
+    return _graph_action(request, username, actions, hidden_ok=True)
+
+
+@login_required
+@require_POST
+def block_toggle(request: MemberRequest, username: str) -> HttpResponse:
+    actions = {"block": services.block, "unblock": services.unblock}
+    return _graph_action(request, username, actions, hidden_ok=True)
+
+
+def _answer_request(request: MemberRequest, username: str, approve: bool) -> HttpResponse:
+    """Approve or decline a follow request sent to the signed-in member; 404 for any other."""
+    pending = queries.pending_request(request.user, username)
+    if pending is None:
         raise Http404
-    try:
-        if request.POST.get("action") == "unfollow":
-            services.unfollow(member=request.user, target=member)
-        else:
-            services.follow(member=request.user, target=member)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect("web:profile", username=member.username)
+    if approve:
+        services.approve_follow_request(member=request.user, requester=pending.requester)
+        message = _("%(name)s can now see your notes.")
+    else:
+        services.decline_follow_request(member=request.user, requester=pending.requester)
+        message = _("You declined %(name)s's follow request.")
+    messages.success(request, message % {"name": pending.requester.name})
+    return redirect(_safe_next(request, reverse("web:notifications")))
+
+
+@login_required
+@require_POST
+def approve_follow_request(request: MemberRequest, username: str) -> HttpResponse:
+    return _answer_request(request, username, approve=True)
+
+
+@login_required
+@require_POST
+def decline_follow_request(request: MemberRequest, username: str) -> HttpResponse:
+    return _answer_request(request, username, approve=False)
 
 
 @login_required
@@ -151,6 +235,8 @@ def settings_profile(request: MemberRequest) -> HttpResponse:
         "bio": member.bio,
         "language": member.language,
         "time_zone": member.time_zone,
+        "is_private": member.is_private,
+        "likes_public": member.likes_public,
     }
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():

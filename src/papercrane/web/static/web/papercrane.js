@@ -23,6 +23,18 @@
   connect();
 })();
 
+// The header bell: the unread count pushed over /ws/me/ as {"type": "notification.count"}.
+document.addEventListener("papercrane:event", function (event) {
+  var detail = event.detail || {};
+  if (detail.type !== "notification.count" || typeof detail.unread !== "number") return;
+  var badge = document.querySelector("[data-unread-badge]");
+  var count = badge && badge.querySelector("[data-unread-count]");
+  if (!count) return;
+  count.textContent = String(detail.unread);
+  badge.hidden = detail.unread <= 0;
+  badge.classList.toggle("badge", detail.unread > 0); // .badge sets display, which beats [hidden]
+});
+
 // Forms that ask before doing something that cannot be undone (e.g. deleting a note).
 document.addEventListener("submit", function (event) {
   var message = event.target.dataset && event.target.dataset.confirm;
