@@ -1,4 +1,4 @@
-"""Two members in two browsers: follow, like, collect and reply, with notifications arriving live."""
+"""Two members in two browsers follow, like, collect and reply; notifications arrive live."""
 
 from __future__ import annotations
 
