@@ -124,3 +124,21 @@ def test_profile_counts_likes_and_collects_received(note: Note, bobs_browser: Cl
     bobs_browser.post(f"/notes/{note.pk}/collect")
     page = Client().get("/@alice").content.decode()
     assert "<strong>2</strong> Likes & collects" in page
+
+
+def test_cards_like_and_collect_in_place(note: Note, bobs_browser: Client) -> None:
+    home = bobs_browser.get("/").content.decode()
+    assert f'id="card-actions-{note.pk}"' in home and 'aria-pressed="false"' in home
+    response = bobs_browser.post(
+        f"/notes/{note.pk}/collect", {"view": "card"}, headers={"HX-Request": "true"}
+    )
+    assert f'id="card-actions-{note.pk}"' in response.content.decode()
+    assert "★" in response.content.decode()
+    response = bobs_browser.post(
+        f"/notes/{note.pk}/like", headers={"Referer": "http://testserver/"}
+    )
+    assert response["Location"] == "http://testserver/"
+    offsite = bobs_browser.post(
+        f"/notes/{note.pk}/like", {"action": "unlike"}, headers={"Referer": "https://evil.example/"}
+    )
+    assert offsite["Location"] == f"/notes/{note.pk}"

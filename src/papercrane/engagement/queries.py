@@ -238,3 +238,19 @@ def liked(viewer: Member | None, member: Member) -> QuerySet[Like]:
 def likes_public(member: Member) -> bool:
     """Whether the member shows their likes (a setting the accounts app may add)."""
     return bool(getattr(member, "likes_public", True))
+
+
+def viewer_flags_for(viewer: Member | None, note_ids: list[int]) -> dict[int, dict[str, bool]]:
+    """``viewer_flags`` for a whole grid of cards, in two queries."""
+    viewer = _viewer_or_none(viewer)
+    if viewer is None or not note_ids:
+        return {}
+    liked = set(
+        Like.objects.filter(member=viewer, note_id__in=note_ids).values_list("note_id", flat=True)
+    )
+    collected = set(
+        Collect.objects.filter(member=viewer, note_id__in=note_ids).values_list(
+            "note_id", flat=True
+        )
+    )
+    return {pk: {"liked": pk in liked, "collected": pk in collected} for pk in note_ids}

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -45,12 +46,22 @@ def _back_to(note_id: int, anchor: str = "") -> HttpResponse:
 
 
 def _action_bar(request: MemberRequest, note: Note) -> HttpResponse:
-    """The note's like/collect bar: swapped in place for htmx, else back to the note."""
+    """The note's (or its card's) like/collect buttons: swapped in place for htmx, else back
+    to where the member was."""
     if not request.headers.get("HX-Request"):
-        return _back_to(note.pk)
+        return redirect(_safe_referrer(request) or reverse("notes:detail", args=[note.pk]))
     note.refresh_from_db(fields=["like_count", "collect_count", "comment_count"])
     context = {"note": note, "flags": queries.viewer_flags(request.user, note.pk)}
-    return render(request, "engagement/_note_actions.html", context)
+    on_card = request.POST.get("view") == "card"
+    template = "engagement/_card_actions.html" if on_card else "engagement/_note_actions.html"
+    return render(request, template, context)
+
+
+def _safe_referrer(request: HttpRequest) -> str | None:
+    referrer = request.headers.get("Referer", "")
+    if url_has_allowed_host_and_scheme(referrer, {request.get_host()}, request.is_secure()):
+        return referrer
+    return None
 
 
 def _refused(request: HttpRequest, error: Exception) -> None:

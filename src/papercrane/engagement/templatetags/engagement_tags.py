@@ -30,3 +30,16 @@ def note_engagement(context: Any, note: Note) -> dict[str, Any]:
         "boards": boards,
         "can_pin": viewer is not None and viewer.pk == note.author_id,
     }
+
+
+@register.simple_tag(takes_context=True)
+def card_flags(context: Any, notes: Any) -> dict[int, dict[str, bool]]:
+    """The viewer's like/collect state for a grid of cards: two queries for the whole grid."""
+    request = context.get("request")
+    viewer = request.user if request is not None and request.user.is_authenticated else None
+    return queries.viewer_flags_for(viewer, [note.pk for note in notes])
+
+
+@register.filter
+def flags_for(flags: dict[int, dict[str, bool]], note: Note) -> dict[str, bool]:
+    return flags.get(note.pk, {"liked": False, "collected": False})
