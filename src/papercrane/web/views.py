@@ -19,8 +19,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from papercrane import ratelimit
 from papercrane.accounts import queries, services
 from papercrane.accounts.models import Language, Member
-from papercrane.ids import parse_id
 from papercrane.engagement import queries as engagement_queries
+from papercrane.ids import parse_id
 from papercrane.notes import queries as note_queries
 from papercrane.web.forms import LoginForm, ProfileForm, SignupForm, TokenForm
 
