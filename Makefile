@@ -49,6 +49,7 @@ messages: install
 bench: install
 	$(BIN)/papercrane bench signup
 	$(BIN)/papercrane bench media
+	$(BIN)/papercrane bench engagement
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
