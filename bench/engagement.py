@@ -19,10 +19,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -173,13 +175,57 @@ def figures(samples: list[tuple[str, float]], errors: int, elapsed: float) -> di
     }
 
 
+def _server_pids(port: int) -> list[int]:
+    """The local server process listening on ``port`` and its workers (Linux /proc), if any."""
+    proc = Path("/proc")
+    parents: dict[int, int] = {}
+    master = None
+    for entry in proc.iterdir() if proc.is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            parents[int(entry.name)] = int(
+                (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            )
+        except (OSError, IndexError, ValueError):
+            continue
+        if b"serve" in argv and b"--port" in argv and str(port).encode() in argv:
+            master = int(entry.name)
+    if master is None:
+        return []
+    return [master, *(pid for pid, parent in parents.items() if parent == master)]
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def measure(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Set up, warm up, then time the operations; with the server's and this client's CPU time
+    per operation (both share this machine's cores, so the client's share is not the server's)."""
     fixture = asyncio.run(setup(base_url, args.members, args.notes))
     warmup = plan(fixture, args.warmup, seed=args.seed + 1)
     asyncio.run(drive(base_url, warmup, args.clients))
-    return figures(
-        *asyncio.run(drive(base_url, plan(fixture, args.operations, args.seed), args.clients))
-    )
+    operations = plan(fixture, args.operations, args.seed)
+    pids = _server_pids(httpx.URL(base_url).port or 80)
+    server_before, client_before = _cpu_seconds(pids), time.process_time()
+    result = figures(*asyncio.run(drive(base_url, operations, args.clients)))
+    server_cpu, client_cpu = _cpu_seconds(pids) - server_before, time.process_time() - client_before
+    return {
+        **result,
+        "server_cpu_ms_per_op": round(server_cpu * 1000 / len(operations), 2) if pids else None,
+        "client_cpu_ms_per_op": round(client_cpu * 1000 / len(operations), 2),
+        "cores": os.cpu_count(),
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -40,7 +40,8 @@ def bobs(bob: Member, as_member: Callable[[Member], ApiClient]) -> ApiClient:
 
 @pytest.fixture
 def notified(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Events handed to ``notifications.services.notify`` (replaced by a recorder)."""
+    """Events handed to ``notifications.services.notify``, and comments handed to its
+    ``discard_comment`` (both replaced by a recorder)."""
     from papercrane.notifications import services as notifications
 
     events: list[dict[str, Any]] = []
@@ -48,5 +49,9 @@ def notified(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def record(**event: Any) -> None:
         events.append(event)
 
+    def discard(comment_id: int) -> None:
+        events.append({"verb": "discarded", "comment_id": comment_id})
+
     monkeypatch.setattr(notifications, "notify", record, raising=False)
+    monkeypatch.setattr(notifications, "discard_comment", discard, raising=False)
     return events

@@ -7,6 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from papercrane import ratelimit
@@ -337,3 +339,47 @@ def test_comments_are_rate_limited(
 def test_comments_need_auth_to_post_but_not_to_read(note: Note, api: ApiClient) -> None:
     problem(api.post(f"/notes/{note.pk}/comments", {"body": "anon"}), 401)
     assert api.get(f"/notes/{note.pk}/comments").status_code == 200
+
+
+def test_a_page_of_comments_costs_a_fixed_number_of_queries(
+    note: Note,
+    bobs: ApiClient,
+    carols: ApiClient,
+    settings: Any,
+) -> None:
+    settings.RATELIMIT_ENABLED = False
+
+    def add_threads(count: int) -> None:
+        for number in range(count):
+            top = comment(bobs, note, f"@carol thread {number}")
+            for reply in range(4):
+                comment(carols, note, f"@bob reply {reply}", parent=top["id"])
+            carols.post(f"/comments/{top['id']}/like")
+
+    add_threads(2)
+    with CaptureQueriesContext(connection) as small:
+        bobs.get(f"/notes/{note.pk}/comments")
+    assert len(small.captured_queries) <= 6
+    add_threads(8)
+    with CaptureQueriesContext(connection) as large:
+        page = bobs.get(f"/notes/{note.pk}/comments").json()
+    assert len(large.captured_queries) == len(small.captured_queries)
+    assert len(page["items"]) == 10 and all(len(item["replies"]) == 3 for item in page["items"])
+    assert page["items"][0]["mentions"] == ["carol"]
+    assert page["items"][0]["replies"][0]["mentions"] == ["bob"]
+
+
+def test_deleted_comments_are_discarded_from_notifications(
+    note: Note,
+    bobs: ApiClient,
+    carols: ApiClient,
+    notified: list[dict[str, Any]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    top = comment(bobs, note, "thread")
+    replies = [comment(carols, note, f"reply {n}", parent=top["id"]) for n in range(2)]
+    with django_capture_on_commit_callbacks(execute=True):
+        carols.delete(f"/comments/{replies[0]['id']}")
+        bobs.delete(f"/comments/{top['id']}")
+    discarded = [event["comment_id"] for event in notified if event["verb"] == "discarded"]
+    assert discarded == [int(replies[0]["id"]), int(top["id"]), int(replies[1]["id"])]

@@ -113,3 +113,23 @@ def test_simultaneous_comments_replies_and_deletes_keep_counts_exact(
     assert note.comment_count == Comment.objects.filter(note=note).count()
     for thread in Comment.objects.filter(note=note, parent__isnull=True):
         assert thread.reply_count == Comment.objects.filter(parent=thread).count()
+
+
+def test_simultaneous_comment_likes_and_pins(
+    note: Note, alice: Member, crowd: list[Member]
+) -> None:
+    comments = [services.add_comment(author=m, note=note, body="pick me") for m in crowd[:4]]
+    target = comments[0]
+
+    def flip(member: Member) -> None:
+        services.like_comment(member=member, comment=target)
+        services.unlike_comment(member=member, comment=target)
+        services.like_comment(member=member, comment=target)
+
+    work: list[Callable[[], Any]] = [lambda m=m: flip(m) for m in crowd]
+    work += [lambda c=c: services.pin_comment(comment=c) for c in comments]
+    assert run_at_once(work) == []
+    target.refresh_from_db()
+    assert target.like_count == target.likes.count() == MEMBERS
+    assert target.score == target.like_count
+    assert Comment.objects.filter(note=note, is_pinned=True).count() == 1

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -96,7 +97,8 @@ class ReplyOut(Schema):
 
     @staticmethod
     def resolve_mentions(comment: Comment) -> list[str]:
-        return [member.username for member in comment.mentions.all()]
+        names = getattr(comment, "mention_names", None)  # set by queries.decorate
+        return names if names is not None else [m.username for m in comment.mentions.all()]
 
     @staticmethod
     def resolve_counts(comment: Comment) -> dict[str, int]:
@@ -211,13 +213,7 @@ def _own_board_field(member: Member, board_id: str | None) -> Board | None:
         return None
     board = queries.own_board(member, board_id)
     if board is None:
-        message = _("Unknown board.")
-        raise Problem(
-            422,
-            "validation-error",
-            _("Some fields need attention"),
-            errors=[{"field": "board_id", "message": message, "code": "unknown"}],
-        )
+        raise ValidationError({"board_id": [ValidationError(_("Unknown board."), code="unknown")]})
     return board
 
 
@@ -235,7 +231,7 @@ def _my_board(member: Member, board_id: str) -> Board:
     return board
 
 
-def _board_page(viewer: Member | None, boards: Any, cursor: str | None, limit: int) -> dict:
+def _board_page(boards: QuerySet[Board], cursor: str | None, limit: int) -> dict[str, Any]:
     rows, next_cursor = paginate(
         boards, cursor=cursor, limit=limit, ordering=("-is_default", "-pk")
     )
@@ -327,7 +323,7 @@ def add_comment(request: AuthedRequest, note_id: str, payload: CommentIn) -> Sta
             message = _("Unknown comment.")
             raise ValidationError({"parent_id": [ValidationError(message, code="unknown")]})
     comment = services.add_comment(author=request.auth, note=note, body=payload.body, parent=parent)
-    return Status(201, _shaped(request.auth, comment.pk))
+    return Status(201, queries.shape_new(request.auth, comment, note))
 
 
 @router.get("/comments/{comment_id}/replies", response=ReplyPage, auth=None)
@@ -412,11 +408,13 @@ def unlike_comment(request: AuthedRequest, comment_id: str) -> dict[str, Any]:
 
 
 @router.get("/boards", response=BoardPage, auth=member_auth)
-def my_boards(request: AuthedRequest, cursor: str | None = None, limit: int = Limit) -> dict:
+def my_boards(
+    request: AuthedRequest, cursor: str | None = None, limit: int = Limit
+) -> dict[str, Any]:
     """The member's boards, default first; the default board is made here if it is missing."""
     if not cursor:
         services.default_board(request.auth)
-    return _board_page(request.auth, queries.boards_of(request.auth, request.auth), cursor, limit)
+    return _board_page(queries.boards_of(request.auth, request.auth), cursor, limit)
 
 
 @router.post("/boards", response={201: BoardOut}, auth=member_auth)
@@ -472,11 +470,11 @@ def _member(viewer: Member | None, username: str) -> Member:
 @router.get("/accounts/{username}/boards", response=BoardPage, auth=None)
 def member_boards(
     request: HttpRequest, username: str, cursor: str | None = None, limit: int = Limit
-) -> dict:
+) -> dict[str, Any]:
     """A member's public boards; all of them when it is the viewer's own list."""
     viewer = viewer_of(request)
     owner = _member(viewer, username)
-    return _board_page(viewer, queries.boards_of(viewer, owner), cursor, limit)
+    return _board_page(queries.boards_of(viewer, owner), cursor, limit)
 
 
 @router.get("/accounts/{username}/liked", response=CardPage, auth=None)

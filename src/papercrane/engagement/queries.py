@@ -24,9 +24,17 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
-from papercrane.accounts.models import Block, Member
+from papercrane.accounts.models import Block, Follow, Member
 from papercrane.engagement import services
-from papercrane.engagement.models import Board, BoardEntry, Collect, Comment, CommentLike, Like
+from papercrane.engagement.models import (
+    Board,
+    BoardEntry,
+    Collect,
+    Comment,
+    CommentLike,
+    CommentMention,
+    Like,
+)
 from papercrane.ids import parse_id
 from papercrane.media.models import Media
 from papercrane.notes import queries as note_queries
@@ -71,13 +79,24 @@ def viewer_flags(viewer: Member | None, note_id: int) -> dict[str, bool]:
 # --- Comments -------------------------------------------------------------------------------------
 
 
+# What a comment shows of its author and of the member it answers. Loading only these columns
+# makes a page of comments noticeably cheaper to build; reading another member field on a
+# listed comment would cost a query per comment.
+MEMBER_CARD_FIELDS = ("id", "username", "display_name", "avatar", "avatar_thumbnail")
+_COMMENT_COLUMNS = [
+    *(field.name for field in Comment._meta.concrete_fields),
+    *(f"author__{name}" for name in MEMBER_CARD_FIELDS),
+    *(f"reply_to__{name}" for name in MEMBER_CARD_FIELDS),
+]
+
+
 def _comments(viewer: Member | None) -> QuerySet[Comment]:
     """Comments by active members, never across a block, with what a comment renders."""
     viewer = _viewer_or_none(viewer)
     comments = (
         Comment.objects.filter(author__is_active=True)
         .select_related("author", "reply_to")
-        .prefetch_related("mentions")
+        .only(*_COMMENT_COLUMNS)
         .annotate(note_author_id=F("note__author_id"))
     )
     if viewer is None:
@@ -148,11 +167,34 @@ def viewer_state(viewer: Member | None, comment: Comment) -> dict[str, bool]:
     }
 
 
-def decorate(viewer: Member | None, comments: Iterable[Comment]) -> None:
-    """Set ``viewer_state`` on comments (and their inline replies) for the serialiser."""
+def shape_new(viewer: Member, comment: Comment, note: Note) -> Comment:
+    """A comment ``viewer`` just posted, shaped like a listed one without reading it back:
+    nobody can have liked or answered it yet."""
+    comment.note_author_id = note.author_id  # type: ignore[attr-defined]
+    comment.viewer_liked = False  # type: ignore[attr-defined]
+    comment.inline_replies = []  # type: ignore[attr-defined]
+    decorate(viewer, [comment])
+    return comment
+
+
+def _flatten(comments: Iterable[Comment]) -> list[Comment]:
+    flat: list[Comment] = []
     for comment in comments:
+        flat += [comment, *getattr(comment, "inline_replies", [])]
+    return flat
+
+
+def decorate(viewer: Member | None, comments: Iterable[Comment]) -> None:
+    """Set ``viewer_state`` and ``mention_names`` on comments and their inline replies, for
+    the serialiser: one query for the mentions of the whole page."""
+    flat = _flatten(comments)
+    mentions: dict[int, list[str]] = {comment.pk: [] for comment in flat}
+    rows = CommentMention.objects.filter(comment_id__in=list(mentions)).order_by("pk")
+    for comment_id, username in rows.values_list("comment_id", "member__username"):
+        mentions[comment_id].append(username)
+    for comment in flat:
         comment.viewer_state = viewer_state(viewer, comment)  # type: ignore[attr-defined]
-        decorate(viewer, getattr(comment, "inline_replies", []))
+        comment.mention_names = mentions[comment.pk]  # type: ignore[attr-defined]
 
 
 # --- Boards ---------------------------------------------------------------------------------------
@@ -185,30 +227,39 @@ def own_board(owner: Member, board_id: str | int | None) -> Board | None:
     return None if pk is None else Board.objects.filter(owner=owner, pk=pk).first()
 
 
-def visible_board(viewer: Member | None, board_id: str | int) -> Board | None:
-    """A board the viewer may open: their own, or another member's public board (no block)."""
-    pk = parse_id(board_id)
-    if pk is None:
-        return None
+def _shown_by(viewer: Member | None, member: str) -> Q:
+    """Rows whose ``member`` shows them to ``viewer``: their own, else those of active members
+    with no block either way; a private account's only to its followers."""
     viewer = _viewer_or_none(viewer)
-    boards = _boards(viewer).filter(pk=pk)
     if viewer is None:
-        return boards.filter(private=False).first()
+        return Q(**{f"{member}__is_active": True, f"{member}__is_private": False})
+    followed = Follow.objects.filter(follower=viewer).values("followee")
     blocked = Block.objects.filter(blocker=viewer).values("blocked")
     blockers = Block.objects.filter(blocked=viewer).values("blocker")
-    return (
-        boards.filter(Q(owner=viewer) | Q(private=False))
-        .exclude(owner__in=blocked)
-        .exclude(owner__in=blockers)
-        .first()
+    others = (
+        Q(**{f"{member}__is_active": True})
+        & (Q(**{f"{member}__is_private": False}) | Q(**{f"{member}__in": followed}))
+        & ~Q(**{f"{member}__in": blocked})
+        & ~Q(**{f"{member}__in": blockers})
     )
+    return Q(**{member: viewer}) | others
+
+
+def _shown_boards(viewer: Member | None) -> QuerySet[Board]:
+    """Boards the viewer may open: their own, and other members' public boards."""
+    viewer = _viewer_or_none(viewer)
+    mine = Q(owner=viewer) if viewer is not None else Q(pk__in=[])
+    return _boards(viewer).filter(mine | (Q(private=False) & _shown_by(viewer, "owner")))
+
+
+def visible_board(viewer: Member | None, board_id: str | int) -> Board | None:
+    pk = parse_id(board_id)
+    return None if pk is None else _shown_boards(viewer).filter(pk=pk).first()
 
 
 def boards_of(viewer: Member | None, owner: Member) -> QuerySet[Board]:
     """The owner's boards as ``viewer`` may list them: all for the owner, else public ones."""
-    boards = _boards(viewer).filter(owner=owner)
-    viewer = _viewer_or_none(viewer)
-    return boards if viewer is not None and viewer.pk == owner.pk else boards.filter(private=False)
+    return _shown_boards(viewer).filter(owner=owner)
 
 
 def with_covers(boards: list[Board]) -> list[Board]:
@@ -232,7 +283,8 @@ def board_entries(viewer: Member | None, board: Board) -> QuerySet[BoardEntry]:
 def liked(viewer: Member | None, member: Member) -> QuerySet[Like]:
     """Notes ``member`` liked that the viewer may see, most recent like first (``-pk``)."""
     visible = note_queries.visible_notes(viewer).values("pk")
-    return _with_notes(Like.objects.filter(member=member, note__in=visible), "note")
+    likes = Like.objects.filter(_shown_by(viewer, "member"), member=member, note__in=visible)
+    return _with_notes(likes, "note")
 
 
 def likes_public(member: Member) -> bool:

@@ -4,6 +4,12 @@ Each write is one transaction that creates or deletes the row a counter counts a
 counter with ``F()`` only when a row really changed, so counters stay exact however many requests
 arrive at once. Callers pass objects the member may see (``queries`` finds them); the services
 enforce what the member may *do* with them. Notifications go out after commit.
+
+Locking: SQLite runs write transactions one at a time (IMMEDIATE). On PostgreSQL, rows that
+several requests change together are locked ``FOR NO KEY UPDATE`` (rows referencing them can
+still be inserted), always in the same order -- note, comment thread, reply; or board, collect,
+note counter -- and no transaction takes a board or collect lock after a note lock, so two
+transactions never wait for each other in a cycle.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F, Model, Q
 from django.http import Http404
 from django.utils import timezone
@@ -78,62 +84,95 @@ def _counter(model: type[Model], pk: int, field: str) -> int:
     return int(model._default_manager.filter(pk=pk).values_list(field, flat=True).first() or 0)
 
 
-def _notify(**event: Any) -> None:
-    """Hand an event to the notifications app once the transaction commits, if that app offers
-    ``notify`` yet. Nobody is notified of their own actions; a failing notification is logged
-    and never undoes the write it reports."""
-    if event["recipient_id"] == event["actor_id"]:
-        return
+def _lock(model: type[Model], pk: int) -> None:
+    """Lock a row for the rest of the transaction (see "Locking" above); NotFound if it was
+    deleted meanwhile -- on SQLite too, where the check is what matters."""
+    rows = model._default_manager.select_for_update(no_key=True).filter(pk=pk)
+    if not list(rows.values_list("pk", flat=True)):
+        raise NotFound
+
+
+def _insert_new(model: type[Model], **values: Any) -> int | None:
+    """Insert a row unless one with the same unique key exists; the new row's id, or None.
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (the same SQL on SQLite ≥ 3.35 and
+    PostgreSQL) does in one statement what ``get_or_create`` does in four (a select, and the
+    insert inside a savepoint), and write transactions hold their locks for less time."""
+    meta = model._meta
+    fields = [meta.get_field(name) for name in values]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)  # type: ignore[union-attr]
+    table, key = quote(meta.db_table), quote(str(meta.pk.column))
+    placeholders = ", ".join(["%s"] * len(fields))
+    # The names come from the model, never from input; the values are parameters.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608
+    params = [
+        field.get_db_prep_save(value, connection)  # type: ignore[union-attr]
+        for field, value in zip(fields, values.values(), strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {key}", params)
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def _tell_notifications(action: str, **arguments: Any) -> None:
+    """Call ``notifications.services.<action>`` once the transaction commits, if that app has
+    it (it is built beside this one). A failure there is logged and never undoes the write."""
 
     def send() -> None:
         try:
             from papercrane.notifications import services as notifications
         except ImportError:  # pragma: no cover - the app is installed
             return
-        notify = getattr(notifications, "notify", None)
-        if notify is not None:
-            notify(**event)
+        function = getattr(notifications, action, None)
+        if function is not None:
+            function(**arguments)
 
     transaction.on_commit(send, robust=True)
+
+
+def _notify(**event: Any) -> None:
+    """Report an event to its recipient (after commit); nobody hears of their own actions."""
+    if event["recipient_id"] != event["actor_id"]:
+        _tell_notifications("notify", **event)
 
 
 # --- Likes ----------------------------------------------------------------------------------------
 
 
 def like_note(*, member: Member, note: Note) -> Toggle:
-    """Idempotent: a second like changes nothing and notifies nobody."""
+    """Idempotent: liking again changes nothing, notifies nobody and takes no write lock."""
     ratelimit.hit("engagement-like", str(member.pk), LIKES_PER_MEMBER)
+    if Like.objects.filter(member=member, note=note).exists():
+        return Toggle(True, note.like_count)
     with transaction.atomic():
-        if Like.objects.get_or_create(member=member, note=note)[1]:
+        if _insert_new(Like, member=member.pk, note=note.pk, created_at=timezone.now()) is not None:
             _move(Note, note.pk, "like_count", +1)
             _notify(
                 recipient_id=note.author_id, actor_id=member.pk, verb="like_note", note_id=note.pk
             )
-        return Toggle(True, _counter(Note, note.pk, "like_count"))
+    return Toggle(True, _counter(Note, note.pk, "like_count"))
 
 
 def unlike_note(*, member: Member, note: Note) -> Toggle:
     ratelimit.hit("engagement-like", str(member.pk), LIKES_PER_MEMBER)
+    if not Like.objects.filter(member=member, note=note).exists():
+        return Toggle(False, note.like_count)
     with transaction.atomic():
         if Like.objects.filter(member=member, note=note).delete()[0]:
             _move(Note, note.pk, "like_count", -1)
-        return Toggle(False, _counter(Note, note.pk, "like_count"))
-
-
-def _lock_comment(pk: int) -> None:
-    """Lock a comment row for this transaction; NotFound if it was deleted meanwhile.
-
-    Likes and deletions of one comment take this lock first, so a like cannot slip in between
-    a deletion collecting a comment's likes and deleting the comment."""
-    if not list(Comment.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True)):
-        raise NotFound
+    return Toggle(False, _counter(Note, note.pk, "like_count"))
 
 
 def like_comment(*, member: Member, comment: Comment) -> Toggle:
     ratelimit.hit("engagement-like", str(member.pk), LIKES_PER_MEMBER)
+    if CommentLike.objects.filter(member=member, comment=comment).exists():
+        return Toggle(True, comment.like_count)
     with transaction.atomic():
-        _lock_comment(comment.pk)
-        if CommentLike.objects.get_or_create(member=member, comment=comment)[1]:
+        _lock(Comment, comment.pk)  # so a like cannot slip past a deletion of the comment
+        values = {"member": member.pk, "comment": comment.pk, "created_at": timezone.now()}
+        if _insert_new(CommentLike, **values) is not None:
             _move(Comment, comment.pk, "like_count", +1, score=F("score") + 1)
             _notify(
                 recipient_id=comment.author_id,
@@ -142,16 +181,18 @@ def like_comment(*, member: Member, comment: Comment) -> Toggle:
                 note_id=comment.note_id,
                 comment_id=comment.pk,
             )
-        return Toggle(True, _counter(Comment, comment.pk, "like_count"))
+    return Toggle(True, _counter(Comment, comment.pk, "like_count"))
 
 
 def unlike_comment(*, member: Member, comment: Comment) -> Toggle:
     ratelimit.hit("engagement-like", str(member.pk), LIKES_PER_MEMBER)
+    if not CommentLike.objects.filter(member=member, comment=comment).exists():
+        return Toggle(False, comment.like_count)
     with transaction.atomic():
-        _lock_comment(comment.pk)
+        _lock(Comment, comment.pk)
         if CommentLike.objects.filter(member=member, comment=comment).delete()[0]:
             _move(Comment, comment.pk, "like_count", -1, score=F("score") - 1)
-        return Toggle(False, _counter(Comment, comment.pk, "like_count"))
+    return Toggle(False, _counter(Comment, comment.pk, "like_count"))
 
 
 # --- Boards and collects --------------------------------------------------------------------------
@@ -236,21 +277,15 @@ def _drop_empty_collects(collect_ids: list[int]) -> None:
         Note.objects.filter(pk__in=note_ids).update(collect_count=F("collect_count") - 1)
 
 
-def _lock_board(board: Board) -> None:
-    """Lock a board row (always before collect rows); NotFound if it was deleted meanwhile."""
-    if not list(Board.objects.select_for_update().filter(pk=board.pk).values_list("pk")):
-        raise NotFound
-
-
 def delete_board(*, board: Board) -> None:
     """Delete a named board; notes that were in no other board of the owner are uncollected."""
     if board.is_default:
         raise DefaultBoardUndeletable
     with transaction.atomic():
-        _lock_board(board)
+        _lock(Board, board.pk)
         in_board = BoardEntry.objects.filter(board=board).values("collect_id")
         collect_ids = list(
-            Collect.objects.select_for_update()
+            Collect.objects.select_for_update(no_key=True)
             .filter(pk__in=in_board)
             .order_by("pk")
             .values_list("pk", flat=True)
@@ -259,57 +294,71 @@ def delete_board(*, board: Board) -> None:
         _drop_empty_collects(collect_ids)
 
 
-def _locked_collect(member: Member, note: Note) -> tuple[Collect, bool]:
-    """The member's collect of ``note``, locked for this transaction, created if missing.
+def _locked_collect(member: Member, note: Note) -> tuple[int, bool]:
+    """The id of the member's collect of ``note``, locked for this transaction and created if
+    missing, and whether it was created.
 
     Holding this lock, collects and uncollects of one note by one member happen one at a time,
     so a collect row exists exactly while some board holds it."""
-    for attempt in range(_RETRIES):
-        row = Collect.objects.select_for_update().filter(member=member, note=note).first()
-        if row is not None:
-            return row, False
-        try:
-            with transaction.atomic():
-                return Collect.objects.create(member=member, note=note), True
-        except IntegrityError:  # created by a concurrent request: lock theirs on the next turn
-            if attempt == _RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    for _attempt in range(_RETRIES):
+        locked = Collect.objects.select_for_update(no_key=True).filter(member=member, note=note)
+        pk = locked.values_list("pk", flat=True).first()
+        if pk is not None:
+            return pk, False
+        pk = _insert_new(Collect, member=member.pk, note=note.pk, created_at=timezone.now())
+        if pk is not None:
+            return pk, True
+        # a concurrent request created it and has committed: lock theirs on the next turn
+    raise NotFound  # pragma: no cover - it kept being created and deleted under us
+
+
+def _check_owner(member: Member, board: Board | None) -> None:
+    if board is not None and board.owner_id != member.pk:
+        raise _field_error("board_id", _("Unknown board."), "unknown")
 
 
 def collect_note(*, member: Member, note: Note, board: Board | None = None) -> Toggle:
     """Put ``note`` in ``board`` (the default board when None); idempotent per board.
 
     ``Note.collect_count`` counts members, so it moves only on a member's first board."""
-    if board is not None and board.owner_id != member.pk:
-        raise _field_error("board_id", _("Unknown board."), "unknown")
+    _check_owner(member, board)
     ratelimit.hit("engagement-like", str(member.pk), LIKES_PER_MEMBER)
+    named = board is not None
+    board = board or default_board(member)
+    if BoardEntry.objects.filter(board=board, collect__member=member, collect__note=note).exists():
+        return Toggle(True, note.collect_count)  # already there: no write lock taken
     with transaction.atomic():
-        board = board or default_board(member)
-        _lock_board(board)
-        collect, created = _locked_collect(member, note)
-        BoardEntry.objects.get_or_create(board=board, collect=collect)
+        if named:
+            _lock(Board, board.pk)  # named boards can be deleted meanwhile; default ones cannot
+        collect_id, created = _locked_collect(member, note)
+        if created or not BoardEntry.objects.filter(board=board, collect_id=collect_id).exists():
+            BoardEntry.objects.create(board=board, collect_id=collect_id)
         if created:
             _move(Note, note.pk, "collect_count", +1)
             _notify(
                 recipient_id=note.author_id, actor_id=member.pk, verb="collect", note_id=note.pk
             )
-        return Toggle(True, _counter(Note, note.pk, "collect_count"))
+    return Toggle(True, _counter(Note, note.pk, "collect_count"))
 
 
 def uncollect_note(*, member: Member, note: Note, board: Board | None = None) -> Toggle:
     """Take ``note`` out of ``board``, or out of all the member's boards when None."""
-    if board is not None and board.owner_id != member.pk:
-        raise _field_error("board_id", _("Unknown board."), "unknown")
+    _check_owner(member, board)
     ratelimit.hit("engagement-like", str(member.pk), LIKES_PER_MEMBER)
-    with transaction.atomic():
-        collect = Collect.objects.select_for_update().filter(member=member, note=note).first()
-        if collect is not None:
-            entries = BoardEntry.objects.filter(collect=collect)
-            (entries if board is None else entries.filter(board=board)).delete()
-            _drop_empty_collects([collect.pk])
-        collected = Collect.objects.filter(member=member, note=note).exists()
-        return Toggle(collected, _counter(Note, note.pk, "collect_count"))
+    entries = BoardEntry.objects.filter(collect__member=member, collect__note=note)
+    if board is not None:
+        entries = entries.filter(board=board)
+    if entries.exists():
+        with transaction.atomic():
+            locked = Collect.objects.select_for_update(no_key=True).filter(member=member, note=note)
+            collect_id = locked.values_list("pk", flat=True).first()
+            if collect_id is not None:
+                in_boards = BoardEntry.objects.filter(collect_id=collect_id)
+                (in_boards if board is None else in_boards.filter(board=board)).delete()
+                _drop_empty_collects([collect_id])
+        note.collect_count = _counter(Note, note.pk, "collect_count")
+    collected = Collect.objects.filter(member=member, note=note).exists()
+    return Toggle(collected, note.collect_count)
 
 
 # --- Comments -------------------------------------------------------------------------------------
@@ -327,34 +376,36 @@ def clean_comment_body(body: str) -> str:
     return cleaned
 
 
-def _mentioned_ids(comment: Comment) -> set[int]:
+def _mentioned_ids(body: str, author_id: int) -> set[int]:
     """Members named with @username who exist, are active, are not the author and have not
     blocked the author (they would not be reachable)."""
-    usernames = sorted({name.lower() for name in text.mentions_in(comment.body)})[:MAX_MENTIONS]
+    usernames = sorted({name.lower() for name in text.mentions_in(body)})[:MAX_MENTIONS]
     if not usernames:
         return set()
     named = Q()
     for username in usernames:
         named |= Q(username__iexact=username)
-    blocked_by = Block.objects.filter(blocked_id=comment.author_id).values("blocker")
+    blocked_by = Block.objects.filter(blocked_id=author_id).values("blocker")
     members = (
         Member.objects.filter(named, is_active=True)
         .exclude(pk__in=blocked_by)
-        .exclude(pk=comment.author_id)
+        .exclude(pk=author_id)
     )
     return set(members.values_list("pk", flat=True))
 
 
-def _set_mentions(comment: Comment, *, skip: set[int]) -> None:
-    """Store the comment's mentions; notify the newly mentioned (except those in ``skip``)."""
-    wanted = _mentioned_ids(comment)
-    current = set(
-        CommentMention.objects.filter(comment=comment).values_list("member_id", flat=True)
-    )
-    CommentMention.objects.filter(comment=comment).exclude(member_id__in=wanted).delete()
-    CommentMention.objects.bulk_create(
-        [CommentMention(comment=comment, member_id=pk) for pk in wanted - current]
-    )
+def _set_mentions(comment: Comment, wanted: set[int], *, skip: set[int], new: bool) -> None:
+    """Store the comment's mentions (``wanted``, from ``_mentioned_ids``); notify the newly
+    mentioned, except those in ``skip`` (already told about this comment)."""
+    current: set[int] = set()
+    if not new:
+        stored = CommentMention.objects.filter(comment=comment)
+        current = set(stored.values_list("member_id", flat=True))
+        stored.exclude(member_id__in=wanted).delete()
+    if wanted - current:
+        CommentMention.objects.bulk_create(
+            [CommentMention(comment=comment, member_id=pk) for pk in wanted - current]
+        )
     for member_id in sorted(wanted - current - skip):
         _notify(
             recipient_id=member_id,
@@ -368,14 +419,15 @@ def _set_mentions(comment: Comment, *, skip: set[int]) -> None:
 def _add_reply(author: Member, note: Note, answered: Comment, body: str) -> Comment:
     """A reply in ``answered``'s thread; answering a reply records whom it answers."""
     thread_id = answered.parent_id or answered.pk
-    thread = Comment.objects.select_for_update().filter(pk=thread_id, note=note).first()
+    _lock(Note, note.pk)
+    thread = Comment.objects.select_for_update(no_key=True).filter(pk=thread_id, note=note).first()
     if thread is None:
         raise _field_error("parent_id", _("This comment no longer exists."), "gone")
     reply = Comment.objects.create(
         note=note,
         author=author,
         parent=thread,
-        reply_to_id=answered.author_id if answered.parent_id else None,
+        reply_to=answered.author if answered.parent_id else None,
         body=body,
     )
     changes: dict[str, Any] = {}
@@ -393,6 +445,7 @@ def add_comment(*, author: Member, note: Note, body: str, parent: Comment | None
     if parent is not None and parent.note_id != note.pk:
         raise _field_error("parent_id", _("Reply to a comment on this note."), "other_note")
     ratelimit.hit("engagement-comment", str(author.pk), COMMENTS_PER_MEMBER)
+    mentioned = _mentioned_ids(body, author.pk)  # read before the write transaction starts
     with transaction.atomic():
         if parent is None:
             comment = Comment.objects.create(note=note, author=author, body=body)
@@ -400,7 +453,6 @@ def add_comment(*, author: Member, note: Note, body: str, parent: Comment | None
         else:
             comment = _add_reply(author, note, parent, body)
             recipient, verb = parent.author_id, "reply"
-        _move(Note, note.pk, "comment_count", +1)
         _notify(
             recipient_id=recipient,
             actor_id=author.pk,
@@ -408,7 +460,8 @@ def add_comment(*, author: Member, note: Note, body: str, parent: Comment | None
             note_id=note.pk,
             comment_id=comment.pk,
         )
-        _set_mentions(comment, skip={recipient})
+        _set_mentions(comment, mentioned, skip={recipient}, new=True)
+        _move(Note, note.pk, "comment_count", +1)  # last: the note's row lock is held briefly
     return comment
 
 
@@ -444,27 +497,31 @@ def edit_comment(*, comment: Comment, body: str) -> Comment:
         raise EditWindowClosed
     comment.body = clean_comment_body(body)
     comment.edited_at = timezone.now()
+    mentioned = _mentioned_ids(comment.body, comment.author_id)
     with transaction.atomic():
         if not Comment.objects.filter(pk=comment.pk).update(
             body=comment.body, edited_at=comment.edited_at
         ):
             raise NotFound
-        _set_mentions(comment, skip=set())
+        _set_mentions(comment, mentioned, skip=set(), new=False)
     return comment
 
 
-def _delete_thread(comment: Comment) -> int:
-    """Delete a top-level comment and its replies; the number of comments deleted."""
-    _lock_comment(comment.pk)  # replies are added under this lock: none can appear now
-    list(Comment.objects.select_for_update().filter(parent_id=comment.pk).values_list("pk"))
-    return Comment.objects.filter(pk=comment.pk).delete()[1].get(Comment._meta.label, 0)
+def _delete_thread(comment: Comment) -> list[int]:
+    """Delete a top-level comment and its replies; the ids of the comments deleted."""
+    _lock(Comment, comment.pk)  # replies are added under this lock: none can appear now
+    replies = Comment.objects.select_for_update(no_key=True).filter(parent_id=comment.pk)
+    ids = [comment.pk, *replies.values_list("pk", flat=True)]  # locked: none can be liked now
+    deleted = Comment.objects.filter(pk=comment.pk).delete()[1].get(Comment._meta.label, 0)
+    assert deleted == len(ids), "replies appeared or vanished under the thread's lock"
+    return ids
 
 
-def _delete_reply(reply: Comment, note_author_id: int) -> int:
+def _delete_reply(reply: Comment, note_author_id: int) -> list[int]:
     """Delete one reply and update its thread's counters (and the author-replied bonus)."""
     assert reply.parent_id is not None
-    _lock_comment(reply.parent_id)
-    _lock_comment(reply.pk)
+    _lock(Comment, reply.parent_id)
+    _lock(Comment, reply.pk)
     Comment.objects.filter(pk=reply.pk).delete()
     changes: dict[str, Any] = {}
     if reply.author_id == note_author_id:
@@ -475,36 +532,33 @@ def _delete_reply(reply: Comment, note_author_id: int) -> int:
         if not author_still_replied and thread_had_bonus.exists():
             changes = {"author_replied": False, "score": F("score") - AUTHOR_REPLY_BONUS}
     _move(Comment, reply.parent_id, "reply_count", -1, **changes)
-    return 1
+    return [reply.pk]
 
 
 def delete_comment(*, comment: Comment) -> None:
     """Delete a comment (a thread goes with its replies) and fix the note's comment count."""
     note_author_id = note_author_of(comment)
     with transaction.atomic():
+        _lock(Note, comment.note_id)
         if comment.parent_id is None:
             deleted = _delete_thread(comment)
         else:
             deleted = _delete_reply(comment, note_author_id)
-        _move(Note, comment.note_id, "comment_count", -deleted)
+        _move(Note, comment.note_id, "comment_count", -len(deleted))
+        for comment_id in deleted:
+            _tell_notifications("discard_comment", comment_id=comment_id)
 
 
 def pin_comment(*, comment: Comment) -> None:
     """Pin a top-level comment; the note's previously pinned comment is unpinned."""
     if comment.parent_id is not None:
         raise _field_error("comment", _("Only top-level comments can be pinned."), "reply")
-    for attempt in range(_RETRIES):
-        try:
-            with transaction.atomic():
-                Comment.objects.filter(note_id=comment.note_id, is_pinned=True).exclude(
-                    pk=comment.pk
-                ).update(is_pinned=False)
-                if not Comment.objects.filter(pk=comment.pk).update(is_pinned=True):
-                    raise NotFound
-            return
-        except IntegrityError:  # another comment was pinned at the same moment: unpin it too
-            if attempt == _RETRIES - 1:
-                raise
+    with transaction.atomic():
+        _lock(Note, comment.note_id)  # pins of one note happen one at a time
+        pinned = Comment.objects.filter(note_id=comment.note_id, is_pinned=True)
+        pinned.exclude(pk=comment.pk).update(is_pinned=False)
+        if not Comment.objects.filter(pk=comment.pk).update(is_pinned=True):
+            raise NotFound
 
 
 def unpin_comment(*, comment: Comment) -> None:

@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from papercrane.accounts import queries as account_queries
 from papercrane.accounts.api import AuthorOut
+from papercrane.accounts.models import Member
 from papercrane.api.auth import AuthedRequest, member_auth, viewer_of
 from papercrane.api.pagination import paginate
 from papercrane.api.problems import Problem, not_found
@@ -110,7 +111,11 @@ class NoteOut(CardOut):
     def resolve_viewer(note: Note, context: dict[str, Any] | None = None) -> dict[str, bool]:
         """Whether the requesting member liked and collected the note (one query)."""
         request = (context or {}).get("request")
-        viewer = viewer_of(request) if request is not None else None
+        if request is None:
+            return {"liked": False, "collected": False}
+        # Authentication already put the member on the request; don't look the token up again.
+        user = getattr(request, "user", None)
+        viewer = user if isinstance(user, Member) else viewer_of(request)
         return engagement_queries.viewer_flags(viewer, note.pk)
 
 
