@@ -100,3 +100,20 @@ def test_followers_are_listed_newest_first_in_pages(
     assert rest["next_cursor"] is None
     following = api.get("/accounts/fan_one/following").json()["items"]
     assert [m["username"] for m in following] == ["alice"]
+
+
+def test_follow_floods_are_rate_limited(
+    alice: Member, make_member: Callable[..., Member], as_member: Callable[[Member], ApiClient]
+) -> None:
+    from papercrane.accounts import services
+
+    client = as_member(alice)
+    for number in range(services.FOLLOWS_PER_MEMBER.limit):
+        make_member(f"star{number}")
+    targets = [f"star{n}" for n in range(services.FOLLOWS_PER_MEMBER.limit)]
+    for username in targets:
+        assert client.post(f"/accounts/{username}/follow").status_code == 200
+    make_member("one_more")
+    response = client.post("/accounts/one_more/follow")
+    problem(response, 429)
+    assert int(response["Retry-After"]) > 0

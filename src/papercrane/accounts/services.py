@@ -49,6 +49,7 @@ TIME_ZONES = frozenset(zoneinfo.available_timezones())
 SIGNUP_PER_IP = ratelimit.Rate(limit=20, period_seconds=3600)
 LOGIN_PER_IP = ratelimit.Rate(limit=60, period_seconds=300)
 LOGIN_FAILURES_PER_ACCOUNT = ratelimit.Rate(limit=10, period_seconds=900)
+FOLLOWS_PER_MEMBER = ratelimit.Rate(limit=120, period_seconds=3600)
 AVATAR_MAX_PIXELS = 40_000_000
 AVATAR_SIZE = 512
 TOKEN_PREFIX = "pct_"  # noqa: S105 - a label, not a secret: makes leaked tokens greppable
@@ -372,6 +373,7 @@ def follow(*, member: Member, target: Member) -> bool:
         raise _field_error("username", _("You cannot follow yourself."), "self")
     if is_blocked_either_way(member, target):
         raise _field_error("username", _("You cannot follow this member."), "blocked")
+    ratelimit.hit("follow", str(member.pk), FOLLOWS_PER_MEMBER)  # follow-spam waves
     with transaction.atomic():
         if target.is_private and not _follows(member, target):
             if FollowRequest.objects.get_or_create(requester=member, target=target)[1]:

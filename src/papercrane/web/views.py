@@ -174,6 +174,9 @@ def _graph_action(
         action(member=request.user, target=member)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+    except ratelimit.RateLimited as error:
+        text = _("Please wait %(seconds)s seconds and try again.")
+        messages.error(request, text % {"seconds": error.retry_after})
     return redirect("web:profile", username=member.username)
 
 
