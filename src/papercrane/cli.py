@@ -24,6 +24,16 @@ def _setup_django() -> None:
     django.setup()
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to stop the worker when the server exits, however it exits: uvicorn re-raises
+    SIGTERM after its graceful shutdown, which ends the process before any ``finally`` runs."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def serve(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="papercrane serve")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -38,7 +48,9 @@ def serve(argv: list[str]) -> int:
 
     worker = None
     if not args.no_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "papercrane.cli", "worker"])
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "papercrane.cli", "worker"], preexec_fn=_die_with_parent
+        )
     try:
         uvicorn.run(
             "papercrane.asgi:application",
