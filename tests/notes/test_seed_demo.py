@@ -8,8 +8,10 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from papercrane.accounts.models import Member
+from papercrane.accounts.models import Follow, Member
+from papercrane.engagement.models import Comment, Like
 from papercrane.notes.demo.photos import demo_photo_bytes, load_members, load_notes
+from papercrane.notes.models import Note
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +21,22 @@ def test_seed_demo_is_idempotent_and_uses_the_configured_password(
 ) -> None:
     monkeypatch.setenv("PAPERCRANE_DEMO_PASSWORD", "demo-crane-2026")
     call_command("seed_demo")
+    counts = (
+        Note.objects.count(),
+        Like.objects.count(),
+        Comment.objects.count(),
+        Follow.objects.count(),
+    )
     call_command("seed_demo")
+    assert counts == (
+        Note.objects.count(),
+        Like.objects.count(),
+        Comment.objects.count(),
+        Follow.objects.count(),
+    )
+    assert counts[0] == 60 and all(counts)
+    liked = Note.objects.filter(like_count__gt=0).first()
+    assert liked is not None and liked.like_count == Like.objects.filter(note=liked).count()
     assert Member.objects.count() == len(load_members()) == 12
     member = Member.objects.get(username=load_members()[0]["username"])
     assert member.check_password("demo-crane-2026")

@@ -17,8 +17,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from papercrane.accounts import services
+from papercrane.accounts import services as account_services
 from papercrane.accounts.models import Member
+from papercrane.engagement import services as engagement_services
 from papercrane.media import services as media_services
 from papercrane.notes import services as note_services
 from papercrane.notes.demo.photos import demo_photo_bytes, load_members, load_notes
@@ -37,6 +38,24 @@ def demo_password() -> str:
     return path.read_text().strip()
 
 
+DEMO_COMMENTS = {
+    "zh-Hans": [
+        "太好看了！已收藏",
+        "请问具体地址在哪里呀？",
+        "马住，周末就去试试",
+        "学到了，谢谢分享～",
+        "这个配色好绝",
+    ],
+    "en": [
+        "Saving this for my next trip!",
+        "Where exactly is this?",
+        "So helpful, thank you for sharing.",
+        "Love the colours here.",
+        "Adding this to my list.",
+    ],
+}
+
+
 def _alt_text(ref: dict[str, Any], language: str) -> str:
     return str(ref["alt"].get(language) or ref["alt"].get("en") or "")
 
@@ -51,7 +70,7 @@ class Command(BaseCommand):
         for fixture in members:
             if Member.objects.filter(username__iexact=fixture["username"]).exists():
                 continue
-            services.create_member(password=password, **fixture)
+            account_services.create_member(password=password, **fixture)
             created += 1
         usernames = {fixture["username"] for fixture in members}
         notes = load_notes()
@@ -59,6 +78,7 @@ class Command(BaseCommand):
         if strangers:
             raise CommandError(f"Demo notes name unknown authors: {sorted(strangers)}")
         posted = sum(self.post_note(fixture) for fixture in notes)
+        self.interact(sorted(usernames))
         self.stdout.write(
             f"Demo members: {created} created, {len(members) - created} already there. "
             f"Demo notes: {posted} posted, {len(notes) - posted} already there."
@@ -92,3 +112,26 @@ class Command(BaseCommand):
         )
         Note.objects.filter(pk=note.pk).update(published_at=published_at, created_at=published_at)
         return True
+
+    def interact(self, usernames: list[str]) -> None:
+        """Follows, likes, collects and a few comments among the demo members, so the demo has a
+        pulse. Deterministic and idempotent: a second run adds nothing."""
+        members = [Member.objects.get(username=name) for name in usernames]
+        notes = list(Note.objects.filter(author__in=members).order_by("pk"))
+        for index, member in enumerate(members):
+            for step in (1, 3, 5):
+                account_services.follow(
+                    member=member, target=members[(index + step) % len(members)]
+                )
+            for position, note in enumerate(notes):
+                if note.author_id == member.pk or (position + index) % 4:
+                    continue
+                engagement_services.like_note(member=member, note=note)
+                if (position + index) % 8 == 0:
+                    engagement_services.collect_note(member=member, note=note)
+                if (position + index) % 12 == 0 and not note.comments.filter(
+                    author=member
+                ).exists():
+                    lines = DEMO_COMMENTS[member.language]
+                    body = lines[(position + index) % len(lines)]
+                    engagement_services.add_comment(author=member, note=note, body=body)
