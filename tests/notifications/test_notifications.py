@@ -209,3 +209,19 @@ def test_a_note_the_recipient_may_no_longer_see_is_left_out(
     Note.objects.filter(pk=bobs_note.pk).update(visibility="private")
     item = _items(as_member(alice))[0]
     assert (item["verb"], item["note"]) == ("mention", None)
+
+
+def test_no_notification_about_a_note_the_recipient_cannot_see(alice: Member, bob: Member) -> None:
+    """A mention in a followers-only note must not reveal the note to someone outside it."""
+    from papercrane.notes.services import NoteFields, create_note
+    from papercrane.notifications import services as notifications
+    from papercrane.notifications.models import Notification
+
+    note = create_note(
+        author=alice, fields=NoteFields(title="for followers", visibility="followers")
+    )
+    notifications.notify(recipient_id=bob.pk, actor_id=alice.pk, verb="mention", note_id=note.pk)
+    assert not Notification.objects.filter(recipient=bob).exists()
+    public = create_note(author=alice, fields=NoteFields(title="for all"))
+    notifications.notify(recipient_id=bob.pk, actor_id=alice.pk, verb="mention", note_id=public.pk)
+    assert Notification.objects.filter(recipient=bob).count() == 1

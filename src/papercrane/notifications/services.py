@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from papercrane.accounts.models import Block, Member, Mute
+from papercrane.notes.queries import visible_notes
 from papercrane.notifications.models import GROUPED_VERBS, Notification, Verb
 from papercrane.notifications.queries import unread_count
 
@@ -59,6 +60,11 @@ def _silenced(recipient_id: int, actor_id: int) -> bool:
     return blocked or Mute.objects.filter(muter_id=recipient_id, muted_id=actor_id).exists()
 
 
+def _can_see_note(recipient_id: int, note_id: int) -> bool:
+    recipient = Member.objects.filter(pk=recipient_id).first()
+    return recipient is not None and visible_notes(recipient).filter(pk=note_id).exists()
+
+
 def notify(
     *,
     recipient_id: int,
@@ -69,12 +75,15 @@ def notify(
 ) -> None:
     """Store that ``actor`` did ``verb`` to something of ``recipient``'s and update their badge.
 
-    Silently does nothing for oneself, across a block, from a muted actor, or when the same
-    event was already stored (like, unlike, like again notifies once). Call it on commit.
+    Silently does nothing for oneself, across a block, from a muted actor, about a note the
+    recipient cannot see (a mention in a followers-only note must not reveal it), or when the
+    same event was already stored (like, unlike, like again notifies once). Call it on commit.
     """
     if verb not in Verb.values:
         raise ValueError(f"unknown notification verb {verb!r}")
     if recipient_id == actor_id or _silenced(recipient_id, actor_id):
+        return
+    if note_id is not None and not _can_see_note(recipient_id, note_id):
         return
     group_key, dedupe_key = _keys(verb, actor_id, note_id, comment_id)
     created = Notification.objects.get_or_create(
