@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,11 @@ class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"rate limited, retry after {retry_after}s")
         self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        """What to tell the person, in their language."""
+        return _("Please wait %(seconds)s seconds and try again.") % {"seconds": self.retry_after}
 
 
 def _window(scope: str, key: str, rate: Rate) -> tuple[str, int]:

@@ -8,6 +8,11 @@ from papercrane.accounts.models import ApiToken, Block, Follow, FollowRequest, M
 from papercrane.accounts.services import hash_token
 
 
+def signed_in(viewer: Member | None) -> Member | None:
+    """The member, or None for nobody and for an anonymous user alike."""
+    return viewer if viewer is not None and viewer.is_authenticated else None
+
+
 def member_by_username(username: str) -> Member | None:
     if not username or "\x00" in username:  # PostgreSQL refuses NUL in text: no such member
         return None

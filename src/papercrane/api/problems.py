@@ -136,13 +136,13 @@ def from_django_validation(error: DjangoValidationError) -> Problem:
     return validation_problem(errors)
 
 
-def rate_limited(retry_after: int) -> Problem:
+def rate_limited(error: RateLimited) -> Problem:
     return Problem(
         429,
         "rate-limited",
         _("Too many requests"),
-        _("Please wait %(seconds)s seconds and try again.") % {"seconds": retry_after},
-        headers={"Retry-After": str(retry_after)},
+        error.message,
+        headers={"Retry-After": str(error.retry_after)},
     )
 
 
@@ -176,7 +176,7 @@ def install(api: NinjaAPI) -> None:
     handle(Problem, lambda exc: exc)
     handle(NinjaValidationError, _from_ninja_validation)
     handle(DjangoValidationError, from_django_validation)
-    handle(RateLimited, lambda exc: rate_limited(exc.retry_after))
+    handle(RateLimited, rate_limited)
     handle(
         AuthenticationError,
         lambda exc: Problem(

@@ -25,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 
 from papercrane.accounts.models import Block, Follow, Member
+from papercrane.accounts.queries import signed_in
 from papercrane.engagement import services
 from papercrane.engagement.models import (
     Board,
@@ -43,10 +44,6 @@ from papercrane.notes.models import Note
 INLINE_REPLIES = 3
 
 
-def _viewer_or_none(viewer: Member | None) -> Member | None:
-    return viewer if viewer is not None and viewer.is_authenticated else None
-
-
 def interactable_note(viewer: Member | None, note_id: str | int) -> Note | None:
     """The note if ``viewer`` may see it (so like, collect, comment on it), else None.
 
@@ -58,7 +55,7 @@ def interactable_note(viewer: Member | None, note_id: str | int) -> Note | None:
 
 def viewer_flags(viewer: Member | None, note_id: int) -> dict[str, bool]:
     """Whether ``viewer`` liked and collected the note, in one query."""
-    viewer = _viewer_or_none(viewer)
+    viewer = signed_in(viewer)
     if viewer is None:
         return {"liked": False, "collected": False}
     flags = (
@@ -92,7 +89,7 @@ _COMMENT_COLUMNS = [
 
 def _comments(viewer: Member | None) -> QuerySet[Comment]:
     """Comments by active members, never across a block, with what a comment renders."""
-    viewer = _viewer_or_none(viewer)
+    viewer = signed_in(viewer)
     comments = (
         Comment.objects.filter(author__is_active=True)
         .select_related("author", "reply_to")
@@ -159,7 +156,7 @@ def with_inline_replies(viewer: Member | None, comments: list[Comment]) -> list[
 
 def viewer_state(viewer: Member | None, comment: Comment) -> dict[str, bool]:
     """What the viewer did and may do with a comment (for its ``viewer`` field)."""
-    viewer = _viewer_or_none(viewer)
+    viewer = signed_in(viewer)
     return {
         "liked": bool(getattr(comment, "viewer_liked", False)),
         "can_edit": services.can_edit(viewer, comment),
@@ -230,7 +227,7 @@ def own_board(owner: Member, board_id: str | int | None) -> Board | None:
 def _shown_by(viewer: Member | None, member: str) -> Q:
     """Rows whose ``member`` shows them to ``viewer``: their own, else those of active members
     with no block either way; a private account's only to its followers."""
-    viewer = _viewer_or_none(viewer)
+    viewer = signed_in(viewer)
     if viewer is None:
         return Q(**{f"{member}__is_active": True, f"{member}__is_private": False})
     followed = Follow.objects.filter(follower=viewer).values("followee")
@@ -247,7 +244,7 @@ def _shown_by(viewer: Member | None, member: str) -> Q:
 
 def _shown_boards(viewer: Member | None) -> QuerySet[Board]:
     """Boards the viewer may open: their own, and other members' public boards."""
-    viewer = _viewer_or_none(viewer)
+    viewer = signed_in(viewer)
     mine = Q(owner=viewer) if viewer is not None else Q(pk__in=[])
     return _boards(viewer).filter(mine | (Q(private=False) & _shown_by(viewer, "owner")))
 
@@ -294,7 +291,7 @@ def likes_public(member: Member) -> bool:
 
 def viewer_flags_for(viewer: Member | None, note_ids: list[int]) -> dict[int, dict[str, bool]]:
     """``viewer_flags`` for a whole grid of cards, in two queries."""
-    viewer = _viewer_or_none(viewer)
+    viewer = signed_in(viewer)
     if viewer is None or not note_ids:
         return {}
     liked = set(

@@ -17,14 +17,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from papercrane import ratelimit
-from papercrane.accounts.models import Member
+from papercrane.accounts.http import MemberRequest
 from papercrane.engagement import queries, services
 from papercrane.engagement.models import Comment
 from papercrane.notes.models import Note
-
-
-class MemberRequest(HttpRequest):
-    user: Member
 
 
 def _note(request: MemberRequest, note_id: int) -> Note:
@@ -66,7 +62,7 @@ def _safe_referrer(request: HttpRequest) -> str | None:
 
 def _refused(request: HttpRequest, error: Exception) -> None:
     if isinstance(error, ratelimit.RateLimited):
-        text = _("Please wait %(seconds)s seconds and try again.") % {"seconds": error.retry_after}
+        text = error.message
     else:
         text = " ".join(getattr(error, "messages", [str(error)]))
     messages.error(request, text)

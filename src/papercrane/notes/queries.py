@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from papercrane.accounts.models import Block, Follow, Member
+from papercrane.accounts.queries import signed_in
 from papercrane.ids import parse_id
 from papercrane.media import storage
 from papercrane.media.models import Media
@@ -14,14 +15,10 @@ from papercrane.notes.models import Note, Topic, Visibility
 from papercrane.notes.text import normalize_topic
 
 
-def _viewer_or_none(viewer: Member | None) -> Member | None:
-    return viewer if viewer is not None and viewer.is_authenticated else None
-
-
 def visible_notes(viewer: Member | None) -> QuerySet[Note]:
     """Published notes ``viewer`` may see, plus their own drafts; never across a block.
     A private account's public notes are for its (approved) followers only."""
-    viewer = _viewer_or_none(viewer)
+    viewer = signed_in(viewer)
     published = Q(status=Note.Status.PUBLISHED)
     to_everyone = Q(visibility=Visibility.PUBLIC, author__is_private=False)
     if viewer is None:

@@ -15,17 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from papercrane import ratelimit
-from papercrane.accounts.models import Member
+from papercrane.accounts.http import MemberRequest
 from papercrane.ids import parse_id
 from papercrane.media import processing
 from papercrane.media import services as media_services
 from papercrane.media.models import Media
 from papercrane.notes import queries, services, text
 from papercrane.notes.models import Note, Topic, Visibility
-
-
-class MemberRequest(HttpRequest):
-    user: Member
 
 
 def _split_topics(raw: str) -> list[str]:
@@ -110,9 +106,7 @@ def _submit(request: MemberRequest, save: SaveNote, errors: dict[str, list[str]]
         if not errors:
             return save(_form_fields(request, media_ids))
     except ratelimit.RateLimited as limited:
-        errors["form"] = [
-            _("Please wait %(seconds)s seconds and try again.") % {"seconds": limited.retry_after}
-        ]
+        errors["form"] = [limited.message]
     except services.EditConflict:
         errors["form"] = [_("This note changed in another window. Reload it and edit again.")]
     except ValidationError as error:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from papercrane.accounts.models import Member
+from papercrane.accounts.http import MemberRequest
 from papercrane.ids import parse_id
 from papercrane.notifications import queries, services
 
 PAGE_SIZE = 50
-
-
-class MemberRequest(HttpRequest):
-    user: Member
 
 
 @login_required

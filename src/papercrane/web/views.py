@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from papercrane import ratelimit
 from papercrane.accounts import queries, services
+from papercrane.accounts.http import MemberRequest
 from papercrane.accounts.models import Language, Member
 from papercrane.engagement import queries as engagement_queries
 from papercrane.ids import parse_id
@@ -25,12 +26,6 @@ from papercrane.notes import queries as note_queries
 from papercrane.web.forms import LoginForm, ProfileForm, SignupForm, TokenForm
 
 HOME_NOTES = 60
-
-
-class MemberRequest(HttpRequest):
-    """A request to a ``login_required`` view."""
-
-    user: Member
 
 
 def _add_errors(form: Any, error: ValidationError) -> None:
@@ -175,8 +170,7 @@ def _graph_action(
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     except ratelimit.RateLimited as error:
-        text = _("Please wait %(seconds)s seconds and try again.")
-        messages.error(request, text % {"seconds": error.retry_after})
+        messages.error(request, error.message)
     return redirect("web:profile", username=member.username)
 
 
