@@ -2,7 +2,7 @@
 
 ``papercrane serve`` runs the site (HTTP and WebSocket in one ASGI process, with a background
 worker beside it), ``papercrane worker`` runs background tasks, ``papercrane bench NAME`` runs a
-benchmark from ``bench/``. Everything else is a Django management command, and dashes may stand
+benchmark and ``papercrane eval NAME`` an offline evaluation from ``bench/``. Everything else is a Django management command, and dashes may stand
 for underscores: ``papercrane migrate``, ``papercrane seed-demo``, ``papercrane grant-moderator``.
 """
 
@@ -93,22 +93,36 @@ def worker(argv: list[str]) -> int:
     return 0
 
 
-def bench(argv: list[str]) -> int:
-    """Run ``bench/<name>.py`` from the checkout; each prints one JSON line of figures."""
+def _run_from_bench(command: str, prefix: str, argv: list[str]) -> int:
+    """Run ``bench/<prefix><name>.py`` from the checkout; each prints one JSON line."""
     import importlib
     from pathlib import Path
 
     source_root = Path(__file__).resolve().parents[2]
-    names = sorted(p.stem for p in (source_root / "bench").glob("[a-z]*.py"))
+    names = sorted(
+        p.stem.removeprefix(prefix)
+        for p in (source_root / "bench").glob(f"{prefix}[a-z]*.py")
+        if prefix or not p.stem.startswith("eval_")
+    )
     if not argv or argv[0] not in names:
-        print(f"usage: papercrane bench {{{','.join(names)}}} [options]", file=sys.stderr)
+        print(f"usage: papercrane {command} {{{','.join(names)}}} [options]", file=sys.stderr)
         return 2
     sys.path.insert(0, str(source_root))
-    module = importlib.import_module(f"bench.{argv[0]}")
+    module = importlib.import_module(f"bench.{prefix}{argv[0]}")
     return int(module.main(argv[1:]))
 
 
-COMMANDS = {"serve": serve, "worker": worker, "bench": bench}
+def bench(argv: list[str]) -> int:
+    """Run a benchmark from ``bench/``."""
+    return _run_from_bench("bench", "", argv)
+
+
+def evaluate(argv: list[str]) -> int:
+    """Run an offline evaluation from ``bench/eval_*.py``."""
+    return _run_from_bench("eval", "eval_", argv)
+
+
+COMMANDS = {"serve": serve, "worker": worker, "bench": bench, "eval": evaluate}
 
 
 def main(argv: list[str] | None = None) -> int:

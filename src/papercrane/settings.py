@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "papercrane.notes",
     "papercrane.engagement",
     "papercrane.notifications",
+    "papercrane.search",
     "papercrane.api",
     "papercrane.web",
 ]

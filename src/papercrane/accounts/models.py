@@ -43,6 +43,11 @@ class Member(AbstractUser):
         default=True,
         help_text=_("Others can see which notes you liked."),
     )
+    keeps_search_history = models.BooleanField(
+        _("keep my search history"),
+        default=False,
+        help_text=_("Your recent searches are kept for you alone; clear them at any time."),
+    )
     follower_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
 

@@ -20,6 +20,8 @@ from papercrane.media import services as media_services
 from papercrane.media.models import Media
 from papercrane.notes import text
 from papercrane.notes.models import Mention, Note, NoteTopic, Topic, Visibility
+from papercrane.search import analysis as search_analysis
+from papercrane.search import services as search_services
 
 MAX_MEDIA = 18
 MAX_MENTIONS = 20
@@ -124,7 +126,8 @@ def _set_topics(note: Note, names: list[str]) -> None:
     new: list[int] = []
     for position, name in enumerate(names):
         topic, _created = Topic.objects.get_or_create(
-            key=text.normalize_topic(name), defaults={"name": name}
+            key=text.normalize_topic(name),
+            defaults={"name": name, "pinyin": search_analysis.pinyin_key(name)[:120]},
         )
         NoteTopic.objects.create(note=note, topic=topic, position=position)
         new.append(topic.pk)
@@ -212,6 +215,7 @@ def create_note(*, author: Member, fields: NoteFields) -> Note:
         _refresh_text_cover(note, has_photos=bool(media))
         _set_topics(note, topic_names)
         _set_mentions(note)
+        search_services.note_changed(note.pk)
     return note
 
 
@@ -249,6 +253,7 @@ def update_note(
             _set_topics(locked, topic_names)
         if "body" in changed:
             _set_mentions(locked)
+        search_services.note_changed(locked.pk)
     return locked
 
 
@@ -258,4 +263,5 @@ def delete_note(*, note: Note) -> None:
         _set_topics(note, [])
         for media in note.media.all():
             media_services.delete(media)
+        search_services.note_changed(note.pk)
         note.delete()

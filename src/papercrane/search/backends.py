@@ -1,0 +1,128 @@
+"""Where SQL differs between the databases: the full-text index and how it finds candidates.
+
+Everything else (term statistics, BM25 scoring within a bounded candidate set, blending with
+engagement and freshness) is the same SQL on both, built in ``ranking``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection as default_connection
+
+DOCUMENTS = "search_searchdocument"
+
+
+class Backend:
+    """Finds, for a set of tokens, the newest documents that hold all of them."""
+
+    def schema(self) -> list[str]:
+        raise NotImplementedError
+
+    def drop_schema(self) -> list[str]:
+        raise NotImplementedError
+
+    def matching(self, tokens: list[str], limit: int) -> tuple[str, list[Any]]:
+        """SQL selecting ``id`` of the ``limit`` newest documents holding every token."""
+        raise NotImplementedError
+
+    def clear(self) -> list[str]:
+        """Statements emptying the index quickly (before a full rebuild)."""
+        return [f"DELETE FROM {DOCUMENTS}"]
+
+
+class SQLiteBackend(Backend):
+    """An external-content FTS5 table over the token columns, kept in step by triggers.
+
+    ``detail=none`` keeps only which documents hold a token (no positions): scoring counts
+    occurrences itself, so the index stays small and fast to build. The tokenizer splits on
+    spaces only in practice: every character our tokens are made of is a token character.
+    """
+
+    FTS = "search_fts"
+    _COLUMNS = "title_terms, body_terms"
+    _NEW = "new.title_terms, new.body_terms"
+    _OLD = "old.title_terms, old.body_terms"
+
+    def schema(self) -> list[str]:
+        fts, cols = self.FTS, self._COLUMNS
+        delete_old = (
+            f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.note_id, {self._OLD});"
+        )
+        insert_new = f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.note_id, {self._NEW});"
+        return [
+            f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{DOCUMENTS}', "
+            f"content_rowid='note_id', detail=none, "
+            f"tokenize=\"unicode61 remove_diacritics 0 tokenchars '#@~_'\")",
+            f"CREATE TRIGGER search_document_ai AFTER INSERT ON {DOCUMENTS} BEGIN {insert_new} END",
+            f"CREATE TRIGGER search_document_ad AFTER DELETE ON {DOCUMENTS} BEGIN {delete_old} END",
+            f"CREATE TRIGGER search_document_au AFTER UPDATE ON {DOCUMENTS} "
+            f"BEGIN {delete_old} {insert_new} END",
+        ]
+
+    def drop_schema(self) -> list[str]:
+        return [
+            "DROP TRIGGER IF EXISTS search_document_ai",
+            "DROP TRIGGER IF EXISTS search_document_ad",
+            "DROP TRIGGER IF EXISTS search_document_au",
+            f"DROP TABLE IF EXISTS {self.FTS}",
+        ]
+
+    def matching(self, tokens: list[str], limit: int) -> tuple[str, list[Any]]:
+        # Each token is quoted, so nothing typed is ever read as FTS5 query syntax.
+        expression = " AND ".join('"' + token.replace('"', '""') + '"' for token in tokens)
+        sql = (
+            f"SELECT rowid AS id FROM {self.FTS} WHERE {self.FTS} MATCH %s "
+            "ORDER BY rowid DESC LIMIT %s"
+        )
+        return sql, [expression, limit]
+
+    def clear(self) -> list[str]:
+        # Emptying the FTS table at once is far faster than a 'delete' per row.
+        return [
+            "DROP TRIGGER IF EXISTS search_document_ad",
+            f"DELETE FROM {DOCUMENTS}",
+            f"INSERT INTO {self.FTS}({self.FTS}) VALUES ('delete-all')",
+            self.schema()[2],
+        ]
+
+
+class PostgresBackend(Backend):
+    """A generated ``tsvector`` of the same tokens (``array_to_tsvector``: the tokens are
+    already analysed, so PostgreSQL must not parse them again) with a GIN index."""
+
+    def schema(self) -> list[str]:
+        return [
+            f"ALTER TABLE {DOCUMENTS} ADD COLUMN terms tsvector GENERATED ALWAYS AS "
+            "(array_to_tsvector(array_remove(string_to_array(title_terms || body_terms, ' '), "
+            "''))) STORED",
+            f"CREATE INDEX search_document_terms ON {DOCUMENTS} USING gin (terms)",
+        ]
+
+    def drop_schema(self) -> list[str]:
+        return [f"ALTER TABLE {DOCUMENTS} DROP COLUMN IF EXISTS terms"]
+
+    def matching(self, tokens: list[str], limit: int) -> tuple[str, list[Any]]:
+        query = " & ".join(_tsquery_lexeme(token) for token in tokens)
+        sql = (
+            f"SELECT note_id AS id FROM {DOCUMENTS} WHERE terms @@ %s::tsquery "
+            "ORDER BY note_id DESC LIMIT %s"
+        )
+        return sql, [query, limit]
+
+    def clear(self) -> list[str]:
+        return [f"TRUNCATE {DOCUMENTS}"]
+
+
+def _tsquery_lexeme(token: str) -> str:
+    """A token as a quoted tsquery lexeme, taken verbatim (no parsing, no stemming)."""
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def backend_for(connection: Any = None) -> Backend:
+    vendor = (connection or default_connection).vendor
+    if vendor == "sqlite":
+        return SQLiteBackend()
+    if vendor == "postgresql":
+        return PostgresBackend()
+    raise NotImplementedError(f"search has no backend for {vendor}")

@@ -1,0 +1,271 @@
+"""Read paths for search: notes, members and topics, suggestions, trending and history.
+
+Notes are found by retrievers, each producing note ids best first. Today there is one, the
+lexical retriever (``ranking``); a second (say, multilingual embeddings for cross-lingual
+search) is added to ``RETRIEVERS`` and the rankings are merged by reciprocal rank fusion.
+Visibility (blocks, privacy, drafts, moderation) is applied to the merged ranking, so no
+retriever can leak what the viewer may not see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from papercrane.accounts.models import Block, Member
+from papercrane.accounts.queries import signed_in
+from papercrane.notes import queries as note_queries
+from papercrane.notes.models import Note, Topic, Visibility
+from papercrane.notes.text import normalize_topic
+from papercrane.search import analysis, ranking
+from papercrane.search.models import HistoryEntry, QueryCount
+
+MAX_RESULTS = 1000  # deepest a result list may be paged
+RRF_K = 60
+TRENDING_DAYS = 2
+TRENDING_MIN_COUNT = 3  # a query enters trending only once several searches share it
+PERIODS = {
+    "day": dt.timedelta(days=1),
+    "week": dt.timedelta(days=7),
+    "month": dt.timedelta(days=30),
+    "year": dt.timedelta(days=365),
+}
+
+
+@dataclass
+class NoteSearch:
+    """What someone asked for: words, optional filters and an order."""
+
+    text: str = ""
+    topic: str = ""
+    language: str = ""
+    period: str = ""  # one of PERIODS, or "" for any time
+    sort: str = "relevant"
+    terms: list[analysis.Term] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.terms = analysis.query_terms(self.text) if self.text.strip() else []
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.terms and not self.topic_token
+
+    @property
+    def topic_token(self) -> str:
+        return analysis.topic_token(self.topic) if self.topic.strip() else ""
+
+
+Retriever = Callable[[NoteSearch, int], list[int]]
+
+
+def lexical(search: NoteSearch, limit: int) -> list[int]:
+    """Note ids by BM25 over analysed tokens, blended with engagement and freshness."""
+    tokens = [term.token for term in search.terms]
+    required = [search.topic_token] if search.topic_token else []
+    documents, average_length, frequencies = ranking.statistics(tokens + required)
+    if required and not frequencies.get(required[0]):
+        return []
+    weighted = [
+        ranking.WeightedTerm(term.token, term.weight, ranking.idf(documents, frequencies[term.token]))
+        for term in search.terms
+        if frequencies.get(term.token)  # a token no document holds can match nothing
+    ]
+    if not weighted and not required:
+        return []
+    since = PERIODS.get(search.period)
+    filters = ranking.Filters(
+        language=search.language,
+        since_epoch=int((timezone.now() - since).timestamp()) if since else None,
+        required=required,
+    )
+    return ranking.rank(
+        weighted, filters=filters, sort=search.sort, limit=limit, average_length=average_length
+    )
+
+
+RETRIEVERS: list[Retriever] = [lexical]
+
+
+def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[int]:
+    """Reciprocal rank fusion: each ranking gives 1 / (k + rank) to each id it holds."""
+    if len(rankings) == 1:
+        return list(rankings[0])
+    scores: dict[int, float] = {}
+    for ranked in rankings:
+        for position, note_id in enumerate(ranked, start=1):
+            scores[note_id] = scores.get(note_id, 0.0) + 1.0 / (k + position)
+    return sorted(scores, key=lambda note_id: (-scores[note_id], -note_id))
+
+
+def ranked_note_ids(search: NoteSearch, limit: int) -> list[int]:
+    """The merged ranking of every retriever (before visibility)."""
+    if search.is_empty:
+        return []
+    retrievers = RETRIEVERS if search.sort == "relevant" else [lexical]
+    return fuse([retriever(search, limit) for retriever in retrievers])[:limit]
+
+
+def search_notes(
+    viewer: Member | None, search: NoteSearch, *, offset: int = 0, limit: int = 20
+) -> tuple[list[Note], bool]:
+    """One page of notes the viewer may see, best first, and whether more follow."""
+    wanted = min(offset + limit + 1, MAX_RESULTS + 1)
+    fetch = wanted * 2 + 20
+    while True:
+        ranked = ranked_note_ids(search, fetch)
+        visible = _visible_in_order(viewer, ranked)
+        if len(visible) >= wanted or len(ranked) < fetch or fetch >= 4 * MAX_RESULTS:
+            break
+        fetch *= 4  # the viewer cannot see many of these: look further down
+    page_ids = visible[offset : offset + limit]
+    notes = {note.pk: note for note in note_queries.with_details(Note.objects.filter(pk__in=page_ids))}
+    page = [notes[pk] for pk in page_ids if pk in notes]
+    has_more = len(visible) > offset + limit and offset + limit < MAX_RESULTS
+    return page, has_more
+
+
+def _visible_in_order(viewer: Member | None, ranked: list[int]) -> list[int]:
+    if not ranked:
+        return []
+    allowed = set(
+        note_queries.visible_notes(viewer)
+        .filter(pk__in=ranked, status=Note.Status.PUBLISHED)
+        .values_list("pk", flat=True)
+    )
+    return [note_id for note_id in ranked if note_id in allowed]
+
+
+# --- Members and topics ---------------------------------------------------------------------
+
+
+def search_members(viewer: Member | None, text: str, limit: int = 20) -> list[Member]:
+    """Members by username prefix or display name, exact username first, then the most
+    followed. Members who blocked the viewer (or whom the viewer blocked) are left out."""
+    query = text.strip().lstrip("@")[: analysis.MAX_QUERY_CHARS]
+    if not query:
+        return []
+    simplified = analysis.normalize(query)
+    matches = Q(username__istartswith=query) | Q(display_name__icontains=query)
+    if simplified != query.casefold():
+        matches |= Q(display_name__icontains=simplified)
+    members = Member.objects.filter(matches, is_active=True)
+    viewer = signed_in(viewer)
+    if viewer is not None:
+        members = members.exclude(pk__in=Block.objects.filter(blocker=viewer).values("blocked"))
+        members = members.exclude(pk__in=Block.objects.filter(blocked=viewer).values("blocker"))
+    found = list(members.order_by("-follower_count", "username")[: limit * 3])
+    found.sort(key=lambda member: member.username.lower() != query.lower())
+    return found[:limit]
+
+
+@dataclass(frozen=True)
+class TopicHit:
+    name: str
+    notes: int  # public notes under the topic
+
+
+def _public_topics() -> QuerySet[Topic]:
+    """Topics with their count of public notes (a private note's topics stay private)."""
+    public = Q(
+        notes__status=Note.Status.PUBLISHED,
+        notes__visibility=Visibility.PUBLIC,
+        notes__author__is_private=False,
+        notes__author__is_active=True,
+    )
+    return Topic.objects.annotate(uses=Count("notes", filter=public)).filter(uses__gt=0)
+
+
+def search_topics(text: str, limit: int = 20) -> list[TopicHit]:
+    """Topics whose name starts with (or contains) the text, or whose pinyin starts with it."""
+    key = normalize_topic(analysis.normalize(text.strip()))[: analysis.MAX_QUERY_CHARS]
+    if not key:
+        return []
+    matches = Q(key__startswith=key) | Q(key__contains=key)
+    reading = key.replace(" ", "")
+    if reading.isascii() and analysis.is_pinyin(reading):
+        matches |= Q(pinyin__startswith=reading)
+    topics = _public_topics().filter(matches)
+    ranked = sorted(
+        topics.order_by("-uses", "key")[: limit * 3],
+        key=lambda topic: (not topic.key.startswith(key), -topic.uses),
+    )
+    return [TopicHit(topic.name, topic.uses) for topic in ranked[:limit]]
+
+
+# --- Suggestions, trending, history ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str  # "topic", "query", "note" or "history"
+    text: str
+
+
+def suggest(viewer: Member | None, prefix: str, limit: int = 8) -> list[Suggestion]:
+    """What to offer while someone types: their own recent searches (if they keep them),
+    topics, popular queries and the titles of the best matching notes."""
+    viewer = signed_in(viewer)
+    text = prefix.strip()[: analysis.MAX_QUERY_CHARS]
+    found: list[Suggestion] = []
+    if viewer is not None:
+        found += [Suggestion("history", query) for query in history(viewer, prefix=text)[:3]]
+    if not text:
+        found += [Suggestion("query", query) for query in trending(limit=limit)]
+        return _unique(found)[:limit]
+    found += [Suggestion("topic", "#" + hit.name) for hit in search_topics(text, limit=3)]
+    found += [Suggestion("query", query) for query in popular_queries(text, limit=3)]
+    notes, _ = search_notes(viewer, NoteSearch(text=text), limit=3)
+    found += [Suggestion("note", note.title) for note in notes]
+    return _unique(found)[:limit]
+
+
+def _unique(suggestions: list[Suggestion]) -> list[Suggestion]:
+    seen: set[str] = set()
+    unique = []
+    for suggestion in suggestions:
+        key = analysis.normalize(suggestion.text)
+        if key not in seen:
+            seen.add(key)
+            unique.append(suggestion)
+    return unique
+
+
+def _recent_counts() -> QuerySet[QueryCount]:
+    since = timezone.now().date() - dt.timedelta(days=TRENDING_DAYS - 1)
+    return QueryCount.objects.filter(day__gte=since)
+
+
+def trending(limit: int = 10) -> list[str]:
+    """The most searched queries of the last days, once several searches share them."""
+    rows = (
+        _recent_counts()
+        .values("query")
+        .annotate(total=Sum("count"))
+        .filter(total__gte=TRENDING_MIN_COUNT)
+        .order_by("-total", "query")[:limit]
+    )
+    return [row["query"] for row in rows]
+
+
+def popular_queries(prefix: str, limit: int = 5) -> list[str]:
+    start = analysis.normalize(prefix.strip())
+    rows = (
+        _recent_counts()
+        .filter(query__startswith=start)
+        .values("query")
+        .annotate(total=Sum("count"))
+        .filter(total__gte=TRENDING_MIN_COUNT)
+        .order_by("-total", "query")[:limit]
+    )
+    return [row["query"] for row in rows]
+
+
+def history(member: Member, prefix: str = "") -> list[str]:
+    entries = HistoryEntry.objects.filter(member=member).order_by("-searched_at")
+    if prefix:
+        entries = entries.filter(query__startswith=analysis.normalize(prefix))
+    return list(entries.values_list("query", flat=True)[:20])

@@ -1,0 +1,208 @@
+"""Every write to the search index and to search history.
+
+Notes are (re)indexed by a background task after each change (``note_changed``); the task
+reads the note as it is then, so edits, deletions and any later moderation change converge
+on the current state however tasks interleave.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Prefetch
+from django.utils import timezone
+
+from papercrane.accounts.models import Member
+from papercrane.media.models import Media
+from papercrane.notes.models import Note
+from papercrane.search import analysis
+from papercrane.search.backends import backend_for
+from papercrane.search.models import HistoryEntry, QueryCount, SearchDocument, SearchTerm
+from papercrane.search.ranking import DOCUMENT_COUNT, TITLE_WEIGHT, TOKEN_TOTAL
+
+HISTORY_SIZE = 20
+MAX_STORED_QUERY = 100
+
+
+def note_changed(note_id: int) -> None:
+    """Schedule reindexing of a note once the current transaction commits."""
+    from papercrane.search.tasks import index_note
+
+    transaction.on_commit(lambda: index_note.enqueue(note_id=note_id))
+
+
+def indexable_notes() -> Iterable[Note]:
+    """Published notes with what their document is made of, fetched in a fixed few queries."""
+    return Note.objects.filter(status=Note.Status.PUBLISHED).prefetch_related(
+        "topics",
+        "mentions",
+        Prefetch("media", queryset=Media.objects.filter(is_text_cover=False).only("alt_text")),
+    )
+
+
+def document_for(note: Note) -> SearchDocument:
+    """The analysed form of a note: title, topics and their pinyin weigh more than the body."""
+    topics = list(note.topics.all())
+    title = analysis.tokens(note.title) + analysis.pinyin_keys(note.title)
+    for topic in topics:
+        title += [analysis.topic_token(topic.name), *analysis.tokens(topic.name)]
+        reading = analysis.pinyin_key(topic.name)
+        if len(reading) > 1:
+            title.append(analysis.PINYIN_PREFIX + reading)
+    body = analysis.tokens(note.body)
+    body += analysis.tokens(" ".join(filter(None, [note.place_name, note.place_city])))
+    body += [token for media in note.media.all() for token in analysis.tokens(media.alt_text)]
+    body += [analysis.MENTION_PREFIX + member.username.lower() for member in note.mentions.all()]
+    title = [token for token in title if token]
+    published = note.published_at or note.created_at
+    return SearchDocument(
+        note_id=note.pk,
+        title_terms=analysis.join_tokens(title),
+        body_terms=analysis.join_tokens(body),
+        length=TITLE_WEIGHT * len(title) + len(body),
+        language=note.language,
+        published_epoch=int(published.timestamp()),
+    )
+
+
+def _term_set(document: SearchDocument | None) -> set[str]:
+    if document is None:
+        return set()
+    return set(document.title_terms.split()) | set(document.body_terms.split())
+
+
+def _adjust_statistics(old: SearchDocument | None, new: SearchDocument | None) -> None:
+    """Keep document frequencies, the document count and total length exact."""
+    before, after = _term_set(old), _term_set(new)
+    changes: Counter[str] = Counter()
+    for token in after - before:
+        changes[token] += 1
+    for token in before - after:
+        changes[token] -= 1
+    changes[DOCUMENT_COUNT] += (new is not None) - (old is not None)
+    changes[TOKEN_TOTAL] += (new.length if new else 0) - (old.length if old else 0)
+    _add_to_statistics({token: delta for token, delta in changes.items() if delta})
+
+
+def _add_to_statistics(changes: dict[str, float]) -> None:
+    if not changes:
+        return
+    table = SearchTerm._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (term, df) VALUES (%s, %s) ON CONFLICT (term) "  # noqa: S608
+            f"DO UPDATE SET df = {table}.df + excluded.df",
+            [(token[:64], delta) for token, delta in changes.items()],
+        )
+
+
+def index_note(note_id: int) -> None:
+    """Bring one note's document in line with the note (or remove it)."""
+    for attempt in range(2):
+        try:
+            _index_once(note_id)
+            return
+        except IntegrityError:  # another worker indexed the same new note first
+            if attempt:
+                raise
+
+
+def _index_once(note_id: int) -> None:
+    with transaction.atomic():
+        old = SearchDocument.objects.select_for_update().filter(note_id=note_id).first()
+        note = indexable_notes().filter(pk=note_id).first()
+        new = document_for(note) if note is not None else None
+        _adjust_statistics(old, new)
+        if new is None:
+            if old is not None:
+                old.delete()
+        elif old is None:
+            new.save(force_insert=True)
+        elif _term_set(old) != _term_set(new) or _stored(old) != _stored(new):
+            new.save(force_update=True)
+
+
+def _stored(document: SearchDocument) -> tuple[object, ...]:
+    return (
+        document.title_terms,
+        document.body_terms,
+        document.length,
+        document.language,
+        document.published_epoch,
+    )
+
+
+def reindex_all(*, batch_size: int = 2000) -> int:
+    """Rebuild the whole index from the notes; returns how many notes were indexed."""
+    frequencies: Counter[str] = Counter()
+    indexed = 0
+    total_length = 0.0
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for statement in backend_for().clear():
+                cursor.execute(statement)
+        SearchTerm.objects.all().delete()
+        last = 0
+        while True:
+            notes = list(indexable_notes().filter(pk__gt=last).order_by("pk")[:batch_size])
+            if not notes:
+                break
+            documents = [document_for(note) for note in notes]
+            SearchDocument.objects.bulk_create(documents, batch_size=500)
+            for document in documents:
+                frequencies.update(_term_set(document))
+                total_length += document.length
+            indexed += len(documents)
+            last = notes[-1].pk
+        frequencies[DOCUMENT_COUNT] = indexed
+        SearchTerm.objects.bulk_create(
+            [SearchTerm(term=token[:64], df=count) for token, count in frequencies.items()]
+            + [SearchTerm(term=TOKEN_TOTAL, df=total_length)],
+            batch_size=2000,
+        )
+    return indexed
+
+
+# --- Query counts and history ---------------------------------------------------------------
+
+
+def stored_query(query: str) -> str:
+    """The form in which queries are counted and kept: normalised, spaces collapsed."""
+    return " ".join(analysis.normalize(query).split())[:MAX_STORED_QUERY]
+
+
+def record_search(*, member: Member | None, query: str) -> None:
+    """Count the query for trending searches; keep it in the member's history if they chose."""
+    text = stored_query(query)
+    if not text:
+        return
+    today = timezone.now().date()
+    with transaction.atomic():
+        updated = QueryCount.objects.filter(query=text, day=today).update(count=F("count") + 1)
+        if not updated:
+            QueryCount.objects.bulk_create(
+                [QueryCount(query=text, day=today, count=1)], ignore_conflicts=True
+            )
+        if member is not None and member.keeps_search_history:
+            HistoryEntry.objects.update_or_create(
+                member=member, query=text, defaults={"searched_at": timezone.now()}
+            )
+            stale = HistoryEntry.objects.filter(member=member).order_by("-searched_at")[
+                HISTORY_SIZE:
+            ]
+            HistoryEntry.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).delete()
+
+
+def clear_history(*, member: Member) -> int:
+    return HistoryEntry.objects.filter(member=member).delete()[0]
+
+
+def set_keeps_history(*, member: Member, keep: bool) -> None:
+    """Turning history off also forgets what was kept."""
+    with transaction.atomic():
+        Member.objects.filter(pk=member.pk).update(keeps_search_history=keep)
+        member.keeps_search_history = keep
+        if not keep:
+            clear_history(member=member)
