@@ -91,6 +91,7 @@ class PrivateAccountOut(AccountOut):
     language: str
     time_zone: str
     is_moderator: bool
+    keeps_search_history: bool
 
 
 class RelationshipOut(Schema):
@@ -127,6 +128,7 @@ class ProfilePatch(Schema):
     email: str | None = Field(None, max_length=254)
     is_private: bool | None = None
     likes_public: bool | None = None
+    keeps_search_history: bool | None = None
 
 
 class TokenIn(Schema):

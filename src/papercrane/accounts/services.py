@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from papercrane import ratelimit
+from papercrane.search import services as search_services
 from papercrane.accounts.models import (
     ApiToken,
     Block,
@@ -237,6 +238,7 @@ def update_profile(
     email: str | None = None,
     is_private: bool | None = None,
     likes_public: bool | None = None,
+    keeps_search_history: bool | None = None,
 ) -> Member:
     validate_profile_fields(language=language, time_zone=time_zone, email=email)
     changes = {
@@ -257,6 +259,8 @@ def update_profile(
             member.save(update_fields=changed)
         if opening_up:
             _approve_all_requests(member)
+        if keeps_search_history is not None:
+            search_services.set_keeps_history(member=member, keep=keeps_search_history)
     return member
 
 

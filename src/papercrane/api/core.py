@@ -16,6 +16,7 @@ from papercrane.engagement.api import router as engagement_router
 from papercrane.media.api import router as media_router
 from papercrane.notes.api import router as notes_router
 from papercrane.notifications.api import router as notifications_router
+from papercrane.search.api import router as search_router
 
 
 class StrictJSONParser(Parser):
@@ -55,6 +56,7 @@ api.add_router("/", media_router)
 api.add_router("/", notes_router)
 api.add_router("/", engagement_router)
 api.add_router("/", notifications_router)
+api.add_router("/", search_router)
 
 
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:

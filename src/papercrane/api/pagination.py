@@ -73,3 +73,21 @@ def paginate(
 
 def _cursor_value(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def offset_cursor(offset: int) -> str:
+    """A cursor for result lists ranked afresh on every request (search), where a keyset
+    cannot hold: the position in the list, signed so clients cannot forge it."""
+    return signing.dumps({"offset": offset}, salt=_SALT)
+
+
+def read_offset_cursor(cursor: str | None, *, maximum: int) -> int:
+    if not cursor:
+        return 0
+    try:
+        offset = signing.loads(cursor, salt=_SALT)["offset"]
+    except (signing.BadSignature, KeyError, TypeError) as error:
+        raise _invalid_cursor() from error
+    if not isinstance(offset, int) or not 0 <= offset <= maximum:
+        raise _invalid_cursor()
+    return offset

@@ -17,6 +17,7 @@ from django.utils import timezone
 from papercrane.accounts.models import Member
 from papercrane.media.models import Media
 from papercrane.notes.models import Note
+from papercrane.notes.text import clean_text
 from papercrane.search import analysis
 from papercrane.search.backends import backend_for
 from papercrane.search.models import HistoryEntry, QueryCount, SearchDocument, SearchTerm
@@ -170,7 +171,7 @@ def reindex_all(*, batch_size: int = 2000) -> int:
 
 def stored_query(query: str) -> str:
     """The form in which queries are counted and kept: normalised, spaces collapsed."""
-    return " ".join(analysis.normalize(query).split())[:MAX_STORED_QUERY]
+    return " ".join(clean_text(analysis.normalize(query)).split())[:MAX_STORED_QUERY]
 
 
 def record_search(*, member: Member | None, query: str) -> None:
