@@ -2,8 +2,9 @@
 
 ``papercrane serve`` runs the site (HTTP and WebSocket in one ASGI process, with a background
 worker beside it), ``papercrane worker`` runs background tasks, ``papercrane bench NAME`` runs a
-benchmark and ``papercrane eval NAME`` an offline evaluation from ``bench/``. Everything else is a Django management command, and dashes may stand
-for underscores: ``papercrane migrate``, ``papercrane seed-demo``, ``papercrane grant-moderator``.
+benchmark and ``papercrane eval NAME`` an offline evaluation from ``bench/``. Everything else
+is a Django management command, and dashes may stand for underscores: ``papercrane migrate``,
+``papercrane seed-demo``, ``papercrane reindex``, ``papercrane grant-moderator``.
 """
 
 from __future__ import annotations

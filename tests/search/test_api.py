@@ -29,7 +29,10 @@ def corpus(alice: Member, bob: Member, post: Callable[..., Note]) -> dict[str, N
     notes = {
         "hotpot": post(alice, "成都火锅攻略", "牛油锅底，毛肚鸭肠 #成都美食", index=False),
         "cafes": post(
-            alice, "Best cafes in Chengdu", "Three cafes near Yulin Road", index=False,
+            alice,
+            "Best cafes in Chengdu",
+            "Three cafes near Yulin Road",
+            index=False,
             language="en",
         ),
         "taipei": post(bob, "臺北夜市", "士林夜市的小吃", index=False, language="zh-Hans"),
@@ -149,7 +152,9 @@ def test_results_respect_blocks_privacy_and_drafts(
         "title:hotpot",
     ],
 )
-def test_query_syntax_is_never_an_error(api: ApiClient, corpus: dict[str, Note], query: str) -> None:
+def test_query_syntax_is_never_an_error(
+    api: ApiClient, corpus: dict[str, Note], query: str
+) -> None:
     response = api.get("/search/notes", data={"q": query})
     assert response.status_code == 200, response.content
 

@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from papercrane import ratelimit
-from papercrane.search import services as search_services
 from papercrane.accounts.models import (
     ApiToken,
     Block,
@@ -35,6 +34,7 @@ from papercrane.accounts.models import (
     Member,
     Mute,
 )
+from papercrane.search import services as search_services
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{3,30}$")
 RESERVED_USERNAMES = frozenset(

@@ -55,21 +55,22 @@ _NOT_WORD = re.compile(r"\W")
 
 # Words too common to help a query find anything. They stay in the index (so a query made
 # only of them still works) and are dropped from queries that have better words.
-ENGLISH_STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves
-    s t d ll m re ve""".split()
-)
-CHINESE_STOPWORDS = frozenset(
-    """的 了 是 在 和 与 及 或 也 就 都 而 着 地 得 之 其 这 那 这个 那个 哪 哪个 哪些 哪里 什么 谁
-    多少 几 怎么 怎样 如何 为什么 为何 吗 呢 吧 啊 呀 么 有 被 把 对 从 到 为 以 由 于 给 向 将 个
-    一个 我 你 他 她 它 我们 你们 他们 她们 它们 上 中 下""".split()
-)
+_ENGLISH_STOPWORDS = """
+    a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me more most my myself no nor not now of off on once only or
+    other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours
+    yourself yourselves s t d ll m re ve
+"""
+_CHINESE_STOPWORDS = """
+    的 了 是 在 和 与 及 或 也 就 都 而 着 地 得 之 其 这 那 这个 那个 哪 哪个 哪些
+    哪里 什么 谁 多少 几 怎么 怎样 如何 为什么 为何 吗 呢 吧 啊 呀 么 有 被 把 对
+    从 到 为 以 由 于 给 向 将 个 一个 我 你 他 她 它 我们 你们 他们 她们 它们 上 中 下
+"""
+STOPWORDS = frozenset(_ENGLISH_STOPWORDS.split()) | frozenset(_CHINESE_STOPWORDS.split())
 
 
 def normalize(text: str) -> str:
@@ -108,7 +109,7 @@ def _words(normalized: str) -> Iterator[tuple[str, bool]]:
 
 @lru_cache(maxsize=100_000)
 def _without_accents(word: str) -> str:
-    """"café" → "cafe" and "huǒguō" → "huoguo"; other scripts keep their marks."""
+    """ "café" → "cafe" and "huǒguō" → "huoguo"; other scripts keep their marks."""
     if word.isascii():
         return word
     stripped = "".join(
@@ -176,8 +177,7 @@ def query_terms(query: str) -> list[Term]:
     repeats merged, pinyin readings of Latin words added at a lower weight."""
     normalized = normalize(query[: MAX_QUERY_CHARS * 2])
     words = list(_words(normalized))
-    stop = ENGLISH_STOPWORDS | CHINESE_STOPWORDS
-    kept = [(word, chinese) for word, chinese in words if word not in stop] or words
+    kept = [(word, chinese) for word, chinese in words if word not in STOPWORDS] or words
     terms: dict[str, float] = {}
     for key in _topic_keys(normalized):
         terms.setdefault(TOPIC_PREFIX + key, 1.0)

@@ -16,8 +16,6 @@ DOCUMENTS = "search_searchdocument"
 class Backend:
     """Finds, for a set of tokens, the newest documents that hold all of them."""
 
-
-
     def schema(self) -> list[str]:
         raise NotImplementedError
 
@@ -92,8 +90,6 @@ class SQLiteBackend(Backend):
 class PostgresBackend(Backend):
     """A generated ``tsvector`` of the same tokens (``array_to_tsvector``: the tokens are
     already analysed, so PostgreSQL must not parse them again) with a GIN index."""
-
-
 
     def schema(self) -> list[str]:
         return [

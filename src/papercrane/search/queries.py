@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -70,7 +71,9 @@ def lexical(search: NoteSearch, limit: int) -> list[int]:
     if required and not frequencies.get(required[0]):
         return []
     weighted = [
-        ranking.WeightedTerm(term.token, term.weight, ranking.idf(documents, frequencies[term.token]))
+        ranking.WeightedTerm(
+            term.token, term.weight, ranking.idf(documents, frequencies[term.token])
+        )
         for term in search.terms
         if frequencies.get(term.token)  # a token no document holds can match nothing
     ]
@@ -122,7 +125,9 @@ def search_notes(
             break
         fetch *= 4  # the viewer cannot see many of these: look further down
     page_ids = visible[offset : offset + limit]
-    notes = {note.pk: note for note in note_queries.with_details(Note.objects.filter(pk__in=page_ids))}
+    notes = {
+        note.pk: note for note in note_queries.with_details(Note.objects.filter(pk__in=page_ids))
+    }
     page = [notes[pk] for pk in page_ids if pk in notes]
     has_more = len(visible) > offset + limit and offset + limit < MAX_RESULTS
     return page, has_more
@@ -168,7 +173,7 @@ class TopicHit:
     notes: int  # public notes under the topic
 
 
-def _public_topics() -> QuerySet[Topic]:
+def _public_topics() -> QuerySet[Topic, Any]:
     """Topics with their count of public notes (a private note's topics stay private)."""
     public = Q(
         notes__status=Note.Status.PUBLISHED,
@@ -188,12 +193,12 @@ def search_topics(text: str, limit: int = 20) -> list[TopicHit]:
     reading = key.replace(" ", "")
     if reading.isascii() and analysis.is_pinyin(reading):
         matches |= Q(pinyin__startswith=reading)
-    topics = _public_topics().filter(matches)
+    rows = _public_topics().filter(matches).order_by("-uses", "key")  # type: ignore[misc]
     ranked = sorted(
-        topics.order_by("-uses", "key")[: limit * 3],
-        key=lambda topic: (not topic.key.startswith(key), -topic.uses),
+        rows.values("name", "key", "uses")[: limit * 3],  # type: ignore[misc]
+        key=lambda row: (not row["key"].startswith(key), -row["uses"]),
     )
-    return [TopicHit(topic.name, topic.uses) for topic in ranked[:limit]]
+    return [TopicHit(row["name"], row["uses"]) for row in ranked[:limit]]
 
 
 # --- Suggestions, trending, history ---------------------------------------------------------

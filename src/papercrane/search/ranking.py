@@ -26,7 +26,7 @@ TITLE_WEIGHT = 2.0
 K1 = 1.2
 B = 0.75
 DOCUMENT_COUNT = " documents"
-TOKEN_TOTAL = " tokens"
+TOKEN_TOTAL = " tokens"  # noqa: S105 - a statistics key, not a secret
 # Engagement and freshness lift a relevant note by at most these shares; relevance leads.
 ENGAGEMENT_LIFT = 0.3
 ENGAGEMENT_HALF = 50.0  # weighted interactions at which a note gets half the lift
@@ -35,8 +35,6 @@ FRESHNESS_HALF_DAYS = 30.0
 # For "newest" and "most collected", a note must hold at least this share of the query's
 # weight (by IDF), or every note with one common word would qualify.
 MIN_COVERAGE = 0.5
-
-SORTS = ("relevant", "newest", "collected")
 
 
 @dataclass(frozen=True)
@@ -102,6 +100,41 @@ def _candidates(terms: list[WeightedTerm], filters: Filters) -> tuple[str, list[
     return sql, params
 
 
+def _bm25(terms: list[WeightedTerm], average_length: float) -> str:
+    """BM25 over the counted ``tf<i>`` columns (numbers only: nothing typed reaches here)."""
+    norm = f"{K1} * (1 - {B} + {B} * length / {float(average_length)})"
+    parts = [
+        f"{term.idf * term.weight} * tf{i} * {K1 + 1} / (tf{i} + {norm})"
+        for i, term in enumerate(terms)
+    ]
+    return " + ".join(parts) or "1.0"
+
+
+def _blended(bm25: str) -> str:
+    """BM25 lifted by engagement and freshness, each saturating so neither can dominate."""
+    engagement = "(2.0 * collect_count + like_count + comment_count)"
+    age_days = f"(({int(time.time())} - published_epoch) / 86400.0)"
+    return (
+        f"({bm25}) * (1 + {ENGAGEMENT_LIFT} * {engagement} / ({engagement} + {ENGAGEMENT_HALF}))"
+        f" * (1 + {FRESHNESS_LIFT} * {FRESHNESS_HALF_DAYS} / ({FRESHNESS_HALF_DAYS} + "
+        f"CASE WHEN {age_days} > 0 THEN {age_days} ELSE 0 END))"
+    )
+
+
+def _coverage(terms: list[WeightedTerm]) -> str:
+    """The share of the query's IDF mass a note holds."""
+    total = sum(term.idf for term in terms) or 1.0
+    held = [f"CASE WHEN tf{i} > 0 THEN {t.idf / total} ELSE 0 END" for i, t in enumerate(terms)]
+    return " + ".join(held) or "1.0"
+
+
+ORDERS = {
+    "relevant": "score DESC, note_id DESC",
+    "newest": "published_epoch DESC, note_id DESC",
+    "collected": "collect_count DESC, score DESC, note_id DESC",
+}
+
+
 def rank(
     terms: list[WeightedTerm],
     *,
@@ -110,49 +143,32 @@ def rank(
     limit: int,
     average_length: float,
 ) -> list[int]:
-    """Note ids, best first, at most ``limit``. ``terms`` carry their IDF already."""
+    """Note ids, best first, at most ``limit``. ``terms`` carry their IDF already.
+
+    Typed text only ever reaches the SQL as parameters; the f-strings below assemble
+    column names, constants and computed numbers.
+    """
     candidates, params = _candidates(terms, filters)
-    frequencies: list[str] = []
-    for i, _term in enumerate(terms):
-        title = _count("title_terms", params, _term.token)
-        body = _count("body_terms", params, _term.token)
-        frequencies.append(f"CASE WHEN c.h{i} = 1 THEN {TITLE_WEIGHT} * {title} + {body} ELSE 0 END AS tf{i}")
+    counts = []
+    for i, term in enumerate(terms):
+        title = _count("title_terms", params, term.token)
+        body = _count("body_terms", params, term.token)
+        counts.append(
+            f"CASE WHEN c.h{i} = 1 THEN {TITLE_WEIGHT} * {title} + {body} ELSE 0 END AS tf{i}"
+        )
     where, where_params = _where(filters)
     params += where_params
-
-    norm = f"{K1} * (1 - {B} + {B} * length / {float(average_length)})"
-    parts = [
-        f"{term.idf * term.weight} * tf{i} * {K1 + 1} / (tf{i} + {norm})"
-        for i, term in enumerate(terms)
-    ] or ["1.0"]
-    bm25 = " + ".join(parts)
-    engagement = "(2.0 * collect_count + like_count + comment_count)"
-    now = int(time.time())
-    age_days = f"(({now} - published_epoch) / 86400.0)"
-    score = (
-        f"({bm25}) * (1 + {ENGAGEMENT_LIFT} * {engagement} / ({engagement} + {ENGAGEMENT_HALF}))"
-        f" * (1 + {FRESHNESS_LIFT} * {FRESHNESS_HALF_DAYS} / ({FRESHNESS_HALF_DAYS} + "
-        f"CASE WHEN {age_days} > 0 THEN {age_days} ELSE 0 END))"
-    )
-    total_idf = sum(term.idf for term in terms) or 1.0
-    coverage = " + ".join(
-        f"CASE WHEN tf{i} > 0 THEN {term.idf / total_idf} ELSE 0 END" for i, term in enumerate(terms)
-    )
-    order = {
-        "relevant": "score DESC, note_id DESC",
-        "newest": "published_epoch DESC, note_id DESC",
-        "collected": "collect_count DESC, score DESC, note_id DESC",
-    }[sort]
-    having = f"WHERE ({coverage}) >= {MIN_COVERAGE}" if sort != "relevant" and terms else ""
+    coverage = f"WHERE {_coverage(terms)} >= {MIN_COVERAGE}" if sort != "relevant" else ""
+    # MATERIALIZED: count each term once per note, not once per use in the score.
     sql = (
         f"WITH candidates AS ({candidates}), "
-        f"counted AS MATERIALIZED (SELECT d.note_id, d.length, d.published_epoch, "
-        f"n.collect_count, n.like_count, n.comment_count, {', '.join(frequencies) or '0 AS tf0'} "
+        "counted AS MATERIALIZED (SELECT d.note_id, d.length, d.published_epoch, "
+        f"n.collect_count, n.like_count, n.comment_count, {', '.join(counts) or '0 AS tf0'} "
         f"FROM candidates c JOIN {DOCUMENTS} d ON d.note_id = c.id "
         f"JOIN notes_note n ON n.id = d.note_id {where}), "
-        f"scored AS (SELECT note_id, published_epoch, collect_count, {score} AS score "
-        f"FROM counted {having}) "
-        f"SELECT note_id FROM scored ORDER BY {order} LIMIT %s"
+        "scored AS (SELECT note_id, published_epoch, collect_count, "
+        f"{_blended(_bm25(terms, average_length))} AS score FROM counted {coverage}) "
+        f"SELECT note_id FROM scored ORDER BY {ORDERS[sort]} LIMIT %s"
     )
     params.append(limit)
     with connection.cursor() as cursor:

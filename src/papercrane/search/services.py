@@ -8,10 +8,9 @@ on the current state however tasks interleave.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from papercrane.accounts.models import Member
@@ -34,7 +33,7 @@ def note_changed(note_id: int) -> None:
     transaction.on_commit(lambda: index_note.enqueue(note_id=note_id))
 
 
-def indexable_notes() -> Iterable[Note]:
+def indexable_notes() -> QuerySet[Note]:
     """Published notes with what their document is made of, fetched in a fixed few queries."""
     return Note.objects.filter(status=Note.Status.PUBLISHED).prefetch_related(
         "topics",
@@ -77,13 +76,10 @@ def _term_set(document: SearchDocument | None) -> set[str]:
 def _adjust_statistics(old: SearchDocument | None, new: SearchDocument | None) -> None:
     """Keep document frequencies, the document count and total length exact."""
     before, after = _term_set(old), _term_set(new)
-    changes: Counter[str] = Counter()
-    for token in after - before:
-        changes[token] += 1
-    for token in before - after:
-        changes[token] -= 1
-    changes[DOCUMENT_COUNT] += (new is not None) - (old is not None)
-    changes[TOKEN_TOTAL] += (new.length if new else 0) - (old.length if old else 0)
+    changes: dict[str, float] = dict.fromkeys(after - before, 1.0)
+    changes.update(dict.fromkeys(before - after, -1.0))
+    changes[DOCUMENT_COUNT] = float((new is not None) - (old is not None))
+    changes[TOKEN_TOTAL] = (new.length if new else 0.0) - (old.length if old else 0.0)
     _add_to_statistics({token: delta for token, delta in changes.items() if delta})
 
 
