@@ -20,6 +20,7 @@ from papercrane.media.api import MediaOut
 from papercrane.media.models import Media
 from papercrane.notes import queries, services
 from papercrane.notes.models import Note, Visibility
+from papercrane.search import queries as search_queries
 
 router = Router(tags=["notes"])
 
@@ -259,4 +260,5 @@ def author_notes(
 
 @router.get("/topics/suggest", response=TopicSuggestions, auth=None)
 def suggest_topics(request: HttpRequest, q: str = Query("", max_length=30)) -> dict[str, list[str]]:
-    return {"items": queries.suggest_topics(q)}
+    """Topics for the composer as the author types: the most used public ones first."""
+    return {"items": [hit.name for hit in search_queries.search_topics(q, limit=8)]}

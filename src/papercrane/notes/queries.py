@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 
 from papercrane.accounts.models import Block, Follow, Member
 from papercrane.accounts.queries import signed_in
 from papercrane.ids import parse_id
 from papercrane.media import storage
 from papercrane.media.models import Media
-from papercrane.notes.models import Note, Topic, Visibility
-from papercrane.notes.text import normalize_topic
+from papercrane.notes.models import Note, Visibility
 
 
 def visible_notes(viewer: Member | None) -> QuerySet[Note]:
@@ -118,14 +117,3 @@ def photos(note: Note) -> list[Media]:
     media = list(note.media.all())
     real = [item for item in media if not item.is_text_cover]
     return real or media
-
-
-def suggest_topics(prefix: str, limit: int = 8) -> list[str]:
-    """Topics of public notes (a private note's topics stay private), most used first."""
-    public = Topic.objects.filter(
-        notes__status=Note.Status.PUBLISHED, notes__visibility=Visibility.PUBLIC
-    ).annotate(uses=Count("notes"))
-    key = normalize_topic(prefix)
-    if key:
-        public = public.filter(key__startswith=key)
-    return list(public.order_by("-uses", "key").values_list("name", flat=True)[:limit])

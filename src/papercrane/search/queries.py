@@ -185,18 +185,19 @@ def _public_topics() -> QuerySet[Topic, Any]:
 
 
 def search_topics(text: str, limit: int = 20) -> list[TopicHit]:
-    """Topics whose name starts with (or contains) the text, or whose pinyin starts with it."""
+    """Topics whose name starts with (or contains) the text, or whose pinyin starts with it;
+    the most used first. With no text, simply the most used topics."""
     key = normalize_topic(analysis.normalize(text.strip()))[: analysis.MAX_QUERY_CHARS]
-    if not key:
-        return []
-    matches = Q(key__startswith=key) | Q(key__contains=key)
-    reading = key.replace(" ", "")
-    if reading.isascii() and analysis.is_pinyin(reading):
-        matches |= Q(pinyin__startswith=reading)
-    rows = _public_topics().filter(matches).order_by("-uses", "key")  # type: ignore[misc]
+    rows = _public_topics()
+    if key:
+        matches = Q(key__startswith=key) | Q(key__contains=key)
+        reading = key.replace(" ", "")
+        if reading.isascii() and analysis.is_pinyin(reading):
+            matches |= Q(pinyin__startswith=reading)
+        rows = rows.filter(matches)
+    found = rows.order_by("-uses", "key").values("name", "key", "uses")  # type: ignore[misc]
     ranked = sorted(
-        rows.values("name", "key", "uses")[: limit * 3],  # type: ignore[misc]
-        key=lambda row: (not row["key"].startswith(key), -row["uses"]),
+        found[: limit * 3], key=lambda row: (not row["key"].startswith(key), -row["uses"])
     )
     return [TopicHit(row["name"], row["uses"]) for row in ranked[:limit]]
 
