@@ -14,5 +14,6 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.*)$", serve_media),
     path("", include("papercrane.notes.urls")),
     path("", include("papercrane.engagement.urls")),
+    path("", include("papercrane.search.urls")),
     path("", include("papercrane.web.urls")),
 ]

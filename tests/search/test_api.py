@@ -197,23 +197,40 @@ def test_blocked_members_do_not_find_each_other(
     assert as_member(bob).get("/search/users?q=alice").json()["items"] == []
 
 
-def test_trending_needs_several_searches(api: ApiClient, corpus: dict[str, Note]) -> None:
-    for _ in range(queries.TRENDING_MIN_COUNT - 1):
-        api.get("/search/notes?q=Hotpot")
+def visitor(number: int) -> ApiClient:
+    return ApiClient(REMOTE_ADDR=f"198.51.100.{number}")
+
+
+def test_trending_needs_several_searchers(api: ApiClient, corpus: dict[str, Note]) -> None:
+    for number in range(queries.TRENDING_MIN_COUNT - 1):
+        visitor(number).get("/search/notes?q=Hotpot")
+    for _ in range(5):  # one person searching again (or paging) counts once
+        visitor(0).get("/search/notes?q=hotpot")
     assert api.get("/search/trending").json()["items"] == []
-    api.get("/search/notes?q=hotpot")  # same query once normalised
+    visitor(99).get("/search/notes?q=hotpot")  # the same query once normalised
     assert api.get("/search/trending").json()["items"] == ["hotpot"]
     assert QueryCount.objects.get().count == queries.TRENDING_MIN_COUNT
 
 
 def test_suggestions_while_typing(api: ApiClient, corpus: dict[str, Note]) -> None:
-    for _ in range(queries.TRENDING_MIN_COUNT):
-        api.get("/search/notes?q=成都火锅")
+    for number in range(queries.TRENDING_MIN_COUNT):
+        visitor(number).get("/search/notes?q=成都火锅")
     items = api.get("/search/suggest?q=成都").json()["items"]
-    assert {"kind": "topic", "text": "#成都美食"} in items
-    assert {"kind": "query", "text": "成都火锅"} in items
-    assert {"kind": "note", "text": "成都火锅攻略"} in items
-    assert api.get("/search/suggest?q=").json()["items"] == [{"kind": "query", "text": "成都火锅"}]
+    assert {"kind": "topic", "text": "#成都美食", "note_id": None} in items
+    assert {"kind": "query", "text": "成都火锅", "note_id": None} in items
+    note = {"kind": "note", "text": "成都火锅攻略", "note_id": str(corpus["hotpot"].pk)}
+    assert note in items
+    assert api.get("/search/suggest?q=").json()["items"] == [
+        {"kind": "query", "text": "成都火锅", "note_id": None}
+    ]
+    assert api.get("/search/suggest?q=%00").status_code == 200
+
+
+def test_nul_and_control_characters_never_reach_the_database(
+    api: ApiClient, corpus: dict[str, Note]
+) -> None:
+    for path in ("/search/users", "/search/topics", "/search/suggest", "/search/notes"):
+        assert api.get(path, data={"q": "ali\x00ce\x1b"}).status_code == 200
 
 
 def test_history_only_when_the_member_keeps_it(
@@ -229,7 +246,8 @@ def test_history_only_when_the_member_keeps_it(
     client.get("/search/notes?q=hotpot")
     client.get("/search/notes?q=火锅")
     assert client.get("/search/history").json()["items"] == ["火锅", "hotpot"]
-    assert {"kind": "history", "text": "火锅"} in client.get("/search/suggest?q=").json()["items"]
+    suggested = client.get("/search/suggest?q=").json()["items"]
+    assert {"kind": "history", "text": "火锅", "note_id": None} in suggested
     assert client.delete("/search/history").status_code == 204
     assert client.get("/search/history").json()["items"] == []
     client.get("/search/notes?q=hotpot")

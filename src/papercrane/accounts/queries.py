@@ -102,15 +102,3 @@ def blocked_member(viewer: Member, username: str) -> Member | None:
     if member is None or not Block.objects.filter(blocker=viewer, blocked=member).exists():
         return None
     return member
-
-
-def search_members(text: str, limit: int = 20) -> list[Member]:
-    """Members whose username or display name contains ``text`` (until the search index lands)."""
-    text = text.strip()
-    if not text:
-        return []
-    return list(
-        Member.objects.filter(is_active=True)
-        .filter(Q(username__icontains=text) | Q(display_name__icontains=text))
-        .order_by("-follower_count", "username")[:limit]
-    )

@@ -18,7 +18,9 @@ class Topic(models.Model):
 
     name = models.CharField(max_length=30)
     key = models.CharField(max_length=30, unique=True)
-    pinyin = models.CharField(max_length=120, blank=True, db_index=True)  # "成都美食" → chengdumeishi
+    pinyin = models.CharField(
+        max_length=120, blank=True, db_index=True
+    )  # "成都美食" → chengdumeishi
     note_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -52,6 +52,7 @@ _SYLLABLE = (
 _ONE_SYLLABLE = re.compile(_SYLLABLE)
 _PINYIN = re.compile(_SYLLABLE + "+")
 _NOT_WORD = re.compile(r"\W")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Words too common to help a query find anything. They stay in the index (so a query made
 # only of them still works) and are dropped from queries that have better words.
@@ -71,6 +72,12 @@ _CHINESE_STOPWORDS = """
     从 到 为 以 由 于 给 向 将 个 一个 我 你 他 她 它 我们 你们 他们 她们 它们 上 中 下
 """
 STOPWORDS = frozenset(_ENGLISH_STOPWORDS.split()) | frozenset(_CHINESE_STOPWORDS.split())
+
+
+def clean_query(text: str, limit: int = MAX_QUERY_CHARS) -> str:
+    """What was typed, without control characters (PostgreSQL refuses NUL in text), at most
+    ``limit`` characters."""
+    return _CONTROL.sub(" ", text[: limit * 2])[:limit].strip()
 
 
 def normalize(text: str) -> str:

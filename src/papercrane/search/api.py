@@ -15,6 +15,7 @@ from papercrane.api.pagination import offset_cursor, read_offset_cursor
 from papercrane.api.problems import validation_problem
 from papercrane.notes.api import CardOut
 from papercrane.search import analysis, queries, services
+from papercrane.search.services import searcher
 
 router = Router(tags=["search"])
 
@@ -56,6 +57,11 @@ class TopicPage(Schema):
 class SuggestionOut(Schema):
     kind: str
     text: str
+    note_id: str | None = None
+
+    @staticmethod
+    def resolve_note_id(suggestion: Any) -> str | None:
+        return None if suggestion.note_id is None else str(suggestion.note_id)
 
 
 class Suggestions(Schema):
@@ -89,7 +95,7 @@ def search_notes(request: HttpRequest, filters: Query[NoteFilters]) -> dict[str,
     )
     notes, more = queries.search_notes(viewer, search, offset=offset, limit=filters.limit)
     if offset == 0 and filters.q.strip():
-        services.record_search(member=viewer, query=filters.q)
+        services.record_search(member=viewer, visitor=searcher(request), query=filters.q)
     return {"items": notes, "next_cursor": offset_cursor(offset + filters.limit) if more else None}
 
 

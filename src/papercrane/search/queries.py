@@ -150,7 +150,7 @@ def _visible_in_order(viewer: Member | None, ranked: list[int]) -> list[int]:
 def search_members(viewer: Member | None, text: str, limit: int = 20) -> list[Member]:
     """Members by username prefix or display name, exact username first, then the most
     followed. Members who blocked the viewer (or whom the viewer blocked) are left out."""
-    query = text.strip().lstrip("@")[: analysis.MAX_QUERY_CHARS]
+    query = analysis.clean_query(text).lstrip("@")
     if not query:
         return []
     simplified = analysis.normalize(query)
@@ -187,7 +187,7 @@ def _public_topics() -> QuerySet[Topic, Any]:
 def search_topics(text: str, limit: int = 20) -> list[TopicHit]:
     """Topics whose name starts with (or contains) the text, or whose pinyin starts with it;
     the most used first. With no text, simply the most used topics."""
-    key = normalize_topic(analysis.normalize(text.strip()))[: analysis.MAX_QUERY_CHARS]
+    key = normalize_topic(analysis.normalize(analysis.clean_query(text)))
     rows = _public_topics()
     if key:
         matches = Q(key__startswith=key) | Q(key__contains=key)
@@ -209,13 +209,14 @@ def search_topics(text: str, limit: int = 20) -> list[TopicHit]:
 class Suggestion:
     kind: str  # "topic", "query", "note" or "history"
     text: str
+    note_id: int | None = None  # for "note": open the note rather than search its title
 
 
 def suggest(viewer: Member | None, prefix: str, limit: int = 8) -> list[Suggestion]:
     """What to offer while someone types: their own recent searches (if they keep them),
     topics, popular queries and the titles of the best matching notes."""
     viewer = signed_in(viewer)
-    text = prefix.strip()[: analysis.MAX_QUERY_CHARS]
+    text = analysis.clean_query(prefix)
     found: list[Suggestion] = []
     if viewer is not None:
         found += [Suggestion("history", query) for query in history(viewer, prefix=text)[:3]]
@@ -225,7 +226,7 @@ def suggest(viewer: Member | None, prefix: str, limit: int = 8) -> list[Suggesti
     found += [Suggestion("topic", "#" + hit.name) for hit in search_topics(text, limit=3)]
     found += [Suggestion("query", query) for query in popular_queries(text, limit=3)]
     notes, _ = search_notes(viewer, NoteSearch(text=text), limit=3)
-    found += [Suggestion("note", note.title) for note in notes]
+    found += [Suggestion("note", note.title, note.pk) for note in notes]
     return _unique(found)[:limit]
 
 
@@ -258,7 +259,7 @@ def trending(limit: int = 10) -> list[str]:
 
 
 def popular_queries(prefix: str, limit: int = 5) -> list[str]:
-    start = analysis.normalize(prefix.strip())
+    start = analysis.normalize(analysis.clean_query(prefix))
     rows = (
         _recent_counts()
         .filter(query__startswith=start)
@@ -273,5 +274,5 @@ def popular_queries(prefix: str, limit: int = 5) -> list[str]:
 def history(member: Member, prefix: str = "") -> list[str]:
     entries = HistoryEntry.objects.filter(member=member).order_by("-searched_at")
     if prefix:
-        entries = entries.filter(query__startswith=analysis.normalize(prefix))
+        entries = entries.filter(query__startswith=analysis.normalize(analysis.clean_query(prefix)))
     return list(entries.values_list("query", flat=True)[:20])

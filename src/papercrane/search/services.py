@@ -7,22 +7,27 @@ on the current state however tasks interleave.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from datetime import datetime
 
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
+from papercrane import ratelimit
 from papercrane.accounts.models import Member
 from papercrane.media.models import Media
 from papercrane.notes.models import Note
-from papercrane.notes.text import clean_text
 from papercrane.search import analysis
 from papercrane.search.backends import backend_for
 from papercrane.search.models import HistoryEntry, QueryCount, SearchDocument, SearchTerm
 from papercrane.search.ranking import DOCUMENT_COUNT, TITLE_WEIGHT, TOKEN_TOTAL
 
 HISTORY_SIZE = 20
+COUNT_ONCE_PER_SECONDS = 3600
 MAX_STORED_QUERY = 100
 
 
@@ -167,29 +172,50 @@ def reindex_all(*, batch_size: int = 2000) -> int:
 
 def stored_query(query: str) -> str:
     """The form in which queries are counted and kept: normalised, spaces collapsed."""
-    return " ".join(clean_text(analysis.normalize(query)).split())[:MAX_STORED_QUERY]
+    text = analysis.normalize(analysis.clean_query(query, MAX_STORED_QUERY))
+    return " ".join(text.split())[:MAX_STORED_QUERY]
 
 
-def record_search(*, member: Member | None, query: str) -> None:
-    """Count the query for trending searches; keep it in the member's history if they chose."""
+def searcher(request: HttpRequest) -> str:
+    """Who is searching, only to count each query once per person and hour: the member, or
+    for visitors their address (hashed before it is used as a cache key, never stored)."""
+    user = getattr(request, "user", None)
+    if isinstance(user, Member):
+        return f"member:{user.pk}"
+    return f"address:{ratelimit.client_ip(request)}"
+
+
+def record_search(*, member: Member | None, visitor: str, query: str) -> None:
+    """Count the query for trending searches (once per visitor and hour, so one person paging
+    or switching tabs cannot make it trend); keep it in the member's history if they chose."""
     text = stored_query(query)
     if not text:
         return
-    today = timezone.now().date()
+    now = timezone.now()
+    seen = hashlib.sha256(f"{visitor}\n{text}".encode()).hexdigest()
+    if cache.add(f"search-counted:{seen}", 1, timeout=COUNT_ONCE_PER_SECONDS):
+        table = QueryCount._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (query, day, count) VALUES (%s, %s, 1) "  # noqa: S608
+                f"ON CONFLICT (query, day) DO UPDATE SET count = {table}.count + 1",
+                [text, now.date()],
+            )
+    if member is not None and member.keeps_search_history:
+        _remember(member, text, now)
+
+
+def _remember(member: Member, text: str, now: datetime) -> None:
     with transaction.atomic():
-        updated = QueryCount.objects.filter(query=text, day=today).update(count=F("count") + 1)
-        if not updated:
-            QueryCount.objects.bulk_create(
-                [QueryCount(query=text, day=today, count=1)], ignore_conflicts=True
-            )
-        if member is not None and member.keeps_search_history:
-            HistoryEntry.objects.update_or_create(
-                member=member, query=text, defaults={"searched_at": timezone.now()}
-            )
-            stale = HistoryEntry.objects.filter(member=member).order_by("-searched_at")[
-                HISTORY_SIZE:
-            ]
-            HistoryEntry.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).delete()
+        HistoryEntry.objects.bulk_create(
+            [HistoryEntry(member=member, query=text, searched_at=now)],
+            update_conflicts=True,
+            unique_fields=["member", "query"],
+            update_fields=["searched_at"],
+        )
+        kept = HistoryEntry.objects.filter(member=member).order_by("-searched_at")
+        stale = list(kept.values_list("pk", flat=True)[HISTORY_SIZE:])
+        HistoryEntry.objects.filter(pk__in=stale).delete()
 
 
 def clear_history(*, member: Member) -> int:

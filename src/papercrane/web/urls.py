@@ -7,7 +7,6 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("search", views.search, name="search"),
     path("notifications", notification_views.notifications, name="notifications"),
     path(
         "notifications/requests/<str:username>/approve",

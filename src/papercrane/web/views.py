@@ -54,11 +54,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {"notes": notes, "members": members})
 
 
-def search(request: HttpRequest) -> HttpResponse:
-    text = request.GET.get("q", "")[:100]
-    return render(request, "web/search.html", {"q": text, "members": queries.search_members(text)})
-
-
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_privacy_follow_requests_mutes'),
+        ("accounts", "0002_privacy_follow_requests_mutes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='member',
-            name='keeps_search_history',
-            field=models.BooleanField(default=False, help_text='Your recent searches are kept for you alone; clear them at any time.', verbose_name='keep my search history'),
+            model_name="member",
+            name="keeps_search_history",
+            field=models.BooleanField(
+                default=False,
+                help_text="Your recent searches are kept for you alone; clear them at any time.",
+                verbose_name="keep my search history",
+            ),
         ),
     ]

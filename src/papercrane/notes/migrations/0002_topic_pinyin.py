@@ -14,17 +14,15 @@ def read_topics(apps: Any, schema_editor: Any) -> None:
         topic.save(update_fields=["pinyin"])
 
 
-
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notes', '0001_initial'),
+        ("notes", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='topic',
-            name='pinyin',
+            model_name="topic",
+            name="pinyin",
             field=models.CharField(blank=True, db_index=True, max_length=120),
         ),
         migrations.RunPython(read_topics, migrations.RunPython.noop),

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,47 +14,74 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='SearchDocument',
+            name="SearchDocument",
             fields=[
-                ('note_id', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('title_terms', models.TextField()),
-                ('body_terms', models.TextField()),
-                ('length', models.FloatField()),
-                ('language', models.CharField(blank=True, max_length=16)),
-                ('published_epoch', models.BigIntegerField()),
+                ("note_id", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("title_terms", models.TextField()),
+                ("body_terms", models.TextField()),
+                ("length", models.FloatField()),
+                ("language", models.CharField(blank=True, max_length=16)),
+                ("published_epoch", models.BigIntegerField()),
             ],
         ),
         migrations.CreateModel(
-            name='SearchTerm',
+            name="SearchTerm",
             fields=[
-                ('term', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('df', models.FloatField(default=0)),
+                ("term", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("df", models.FloatField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='QueryCount',
+            name="QueryCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('query', models.CharField(max_length=100)),
-                ('day', models.DateField()),
-                ('count', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("query", models.CharField(max_length=100)),
+                ("day", models.DateField()),
+                ("count", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'indexes': [models.Index(fields=['day', '-count'], name='search_quer_day_46487a_idx')],
-                'constraints': [models.UniqueConstraint(fields=('query', 'day'), name='query_day_unique')],
+                "indexes": [
+                    models.Index(fields=["day", "-count"], name="search_quer_day_46487a_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("query", "day"), name="query_day_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HistoryEntry',
+            name="HistoryEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('query', models.CharField(max_length=100)),
-                ('searched_at', models.DateTimeField()),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='search_history', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("query", models.CharField(max_length=100)),
+                ("searched_at", models.DateTimeField()),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="search_history",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['member', '-searched_at'], name='search_hist_member__1cfd7f_idx')],
-                'constraints': [models.UniqueConstraint(fields=('member', 'query'), name='history_query_unique')],
+                "indexes": [
+                    models.Index(
+                        fields=["member", "-searched_at"], name="search_hist_member__1cfd7f_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("member", "query"), name="history_query_unique")
+                ],
             },
         ),
     ]
