@@ -258,3 +258,16 @@ def test_history_only_when_the_member_keeps_it(
 def test_history_needs_a_member(api: ApiClient) -> None:
     problem(api.get("/search/history"), 401)
     problem(api.delete("/search/history"), 401)
+
+
+def test_suggestions_complete_the_word_being_typed(
+    api: ApiClient, alice: Member, post: Callable[..., Note]
+) -> None:
+    post(alice, "Lantern festival", "lanterns at night", index=False)
+    post(alice, "50% off_sale [today]*", "deals", index=False)
+    worker(["--batch"])
+    items = api.get("/search/suggest?q=lant").json()["items"]
+    assert [item["text"] for item in items if item["kind"] == "note"] == ["Lantern festival"]
+    assert titles(api.get("/search/notes?q=lant")) == []  # a search wants whole words
+    for typed in ("5", "50%", "off_", "[tod", "*", "_", "%"):
+        assert api.get("/search/suggest", data={"q": typed}).status_code == 200

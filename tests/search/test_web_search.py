@@ -359,13 +359,14 @@ def test_only_first_pages_of_new_searches_are_counted(alice: Member) -> None:
 
 
 def test_history_is_kept_only_for_members_who_choose_it(alice: Member, bob: Member) -> None:
-    page(signed_in(bob), "/search?q=secret+plans")
-    assert not HistoryEntry.objects.exists()  # bob never opted in
-    assert QueryCount.objects.get().query == "secret plans"  # counted without his name
+    page(signed_in(alice), "/search?q=secret+plans")
+    assert not HistoryEntry.objects.exists()  # alice never opted in
+    assert QueryCount.objects.get().query == "secret plans"  # counted without her name
 
-    start = page(signed_in(bob), "/search")
+    start = page(signed_in(alice), "/search")
     assert "Keep my search history" in start and "Recent searches" not in start
     assert "kept for you alone" in start
+    assert "保留我的搜索记录" in page(signed_in(bob), "/search")  # in bob's language
 
 
 def test_history_toggle_and_clear_are_csrf_protected_posts(alice: Member) -> None:

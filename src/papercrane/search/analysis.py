@@ -149,6 +149,12 @@ def topic_token(name: str) -> str:
     return TOPIC_PREFIX + key if key else ""
 
 
+def last_word(text: str) -> str:
+    """The token of the last word typed (perhaps unfinished), stopwords included."""
+    words = list(_words(normalize(clean_query(text))))
+    return words[-1][0] if words else ""
+
+
 def pinyin_keys(text: str) -> list[str]:
     """Pinyin keys of the Chinese words (two characters or more) in ``text``."""
     keys = []

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connection as default_connection
 
 DOCUMENTS = "search_searchdocument"
+TERMS = "search_searchterm"
 
 
 class Backend:
@@ -29,6 +30,11 @@ class Backend:
     def clear(self) -> list[str]:
         """Statements emptying the index quickly (before a full rebuild)."""
         return [f"DELETE FROM {DOCUMENTS}"]
+
+    def prefix_condition(self, column: str, prefix: str) -> tuple[str, str]:
+        """A WHERE condition (and its one parameter) for ``column`` starting with ``prefix``,
+        in a form the column's index can serve."""
+        raise NotImplementedError
 
 
 class SQLiteBackend(Backend):
@@ -77,6 +83,11 @@ class SQLiteBackend(Backend):
         )
         return sql, [expression, limit]
 
+    def prefix_condition(self, column: str, prefix: str) -> tuple[str, str]:
+        # GLOB, unlike LIKE, is case-sensitive, so SQLite serves it from the primary key.
+        escaped = "".join(f"[{c}]" if c in "*?[" else c for c in prefix)
+        return f"{column} GLOB %s", escaped + "*"
+
     def clear(self) -> list[str]:
         # Emptying the FTS table at once is far faster than a 'delete' per row.
         return [
@@ -97,10 +108,19 @@ class PostgresBackend(Backend):
             "(array_to_tsvector(array_remove(string_to_array(title_terms || body_terms, ' '), "
             "''))) STORED",
             f"CREATE INDEX search_document_terms ON {DOCUMENTS} USING gin (terms)",
+            # Prefix searches over the vocabulary, whatever the database's collation.
+            f"CREATE INDEX search_term_prefix ON {TERMS} (term varchar_pattern_ops)",
         ]
 
     def drop_schema(self) -> list[str]:
-        return [f"ALTER TABLE {DOCUMENTS} DROP COLUMN IF EXISTS terms"]
+        return [
+            "DROP INDEX IF EXISTS search_term_prefix",
+            f"ALTER TABLE {DOCUMENTS} DROP COLUMN IF EXISTS terms",
+        ]
+
+    def prefix_condition(self, column: str, prefix: str) -> tuple[str, str]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"{column} LIKE %s", escaped + "%"
 
     def matching(self, tokens: list[str], limit: int) -> tuple[str, list[Any]]:
         query = " & ".join(_tsquery_lexeme(token) for token in tokens)

@@ -27,6 +27,7 @@ from papercrane.search.models import HistoryEntry, QueryCount
 
 MAX_RESULTS = 1000  # deepest a result list may be paged
 RRF_K = 60
+COMPLETION_WEIGHT = 0.8
 TRENDING_DAYS = 2
 TRENDING_MIN_COUNT = 3  # a query enters trending only once several searches share it
 PERIODS = {
@@ -46,10 +47,17 @@ class NoteSearch:
     language: str = ""
     period: str = ""  # one of PERIODS, or "" for any time
     sort: str = "relevant"
+    typing: bool = False  # the last word may be unfinished: also look for words it begins
     terms: list[analysis.Term] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.terms = analysis.query_terms(self.text) if self.text.strip() else []
+        if self.typing:
+            self.terms += [
+                analysis.Term(token, COMPLETION_WEIGHT)
+                for token in ranking.completions(analysis.last_word(self.text))
+                if token not in {term.token for term in self.terms}
+            ]
 
     @property
     def is_empty(self) -> bool:
@@ -225,7 +233,7 @@ def suggest(viewer: Member | None, prefix: str, limit: int = 8) -> list[Suggesti
         return _unique(found)[:limit]
     found += [Suggestion("topic", "#" + hit.name) for hit in search_topics(text, limit=3)]
     found += [Suggestion("query", query) for query in popular_queries(text, limit=3)]
-    notes, _ = search_notes(viewer, NoteSearch(text=text), limit=3)
+    notes, _ = search_notes(viewer, NoteSearch(text=text, typing=True), limit=3)
     found += [Suggestion("note", note.title, note.pk) for note in notes]
     return _unique(found)[:limit]
 

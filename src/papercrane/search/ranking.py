@@ -63,6 +63,21 @@ def statistics(tokens: list[str]) -> tuple[float, float, dict[str, float]]:
     return documents, (total / documents if documents else 1.0), rows
 
 
+def completions(prefix: str, limit: int = 3) -> list[str]:
+    """The most common indexed words that begin with ``prefix`` (for words still being typed).
+    One Latin letter begins too many words to be worth it."""
+    if not prefix or (prefix.isascii() and len(prefix) < 2):
+        return []
+    condition, pattern = backend_for().prefix_condition("term", prefix)
+    sql = (
+        f"SELECT term FROM {SearchTerm._meta.db_table} WHERE {condition} AND term <> %s "
+        "AND df > 0 ORDER BY df DESC, term LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pattern, prefix, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
 def idf(documents: float, frequency: float) -> float:
     return math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
 
