@@ -44,6 +44,13 @@ def with_details(notes: QuerySet[Note]) -> QuerySet[Note]:
     )
 
 
+def for_cards(notes: QuerySet[Note]) -> QuerySet[Note]:
+    """What a card renders (author, cover), in two queries: no topics or mentions."""
+    return notes.select_related("author").prefetch_related(
+        Prefetch("media", queryset=Media.objects.order_by("position", "pk"))
+    )
+
+
 def visible_note(viewer: Member | None, note_id: str | int) -> Note | None:
     pk = parse_id(note_id)
     return None if pk is None else with_details(visible_notes(viewer)).filter(pk=pk).first()

@@ -125,12 +125,21 @@ def _without_accents(word: str) -> str:
     return stripped if stripped.isascii() else word
 
 
-def tokens(text: str) -> list[str]:
-    """The indexed tokens of free text, in order (repeats kept: they count)."""
+def tokens(text: str, *, pinyin: bool = False) -> list[str]:
+    """The indexed tokens of free text, in order (repeats kept: they count); with ``pinyin``,
+    followed by the pinyin keys of its Chinese words of two characters or more."""
+    if not text:
+        return []
     normalized = normalize(text)
-    found = [word for word, _ in _words(normalized)]
-    found += [TOPIC_PREFIX + key for key in _topic_keys(normalized)]
-    found += [MENTION_PREFIX + name.lower() for name in MENTION_PATTERN.findall(normalized)]
+    words = list(_words(normalized))
+    found = [word for word, _ in words]
+    if "#" in normalized:
+        found += [TOPIC_PREFIX + key for key in _topic_keys(normalized)]
+    if "@" in normalized:
+        found += [MENTION_PREFIX + name.lower() for name in MENTION_PATTERN.findall(normalized)]
+    if pinyin:
+        readings = (_pinyin_of(word) for word, chinese in words if chinese and len(word) >= 2)
+        found += [PINYIN_PREFIX + reading for reading in readings if reading]
     return found
 
 
@@ -157,13 +166,7 @@ def last_word(text: str) -> str:
 
 def pinyin_keys(text: str) -> list[str]:
     """Pinyin keys of the Chinese words (two characters or more) in ``text``."""
-    keys = []
-    for word, chinese in _words(normalize(text)):
-        if chinese and len(word) >= 2:
-            key = _pinyin_of(word)
-            if key:
-                keys.append(PINYIN_PREFIX + key)
-    return keys
+    return [token for token in tokens(text, pinyin=True) if token.startswith(PINYIN_PREFIX)]
 
 
 def pinyin_key(text: str) -> str:

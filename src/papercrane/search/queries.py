@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from papercrane.accounts.models import Block, Member
@@ -133,9 +133,7 @@ def search_notes(
             break
         fetch *= 4  # the viewer cannot see many of these: look further down
     page_ids = visible[offset : offset + limit]
-    notes = {
-        note.pk: note for note in note_queries.with_details(Note.objects.filter(pk__in=page_ids))
-    }
+    notes = {note.pk: note for note in note_queries.for_cards(Note.objects.filter(pk__in=page_ids))}
     page = [notes[pk] for pk in page_ids if pk in notes]
     has_more = len(visible) > offset + limit and offset + limit < MAX_RESULTS
     return page, has_more
@@ -144,10 +142,13 @@ def search_notes(
 def _visible_in_order(viewer: Member | None, ranked: list[int]) -> list[int]:
     if not ranked:
         return []
+    # A correlated EXISTS looks each note up by its key; a plain filter would let the
+    # database scan every public note through the (status, visibility) index instead.
+    visible = note_queries.visible_notes(viewer).filter(
+        pk=OuterRef("pk"), status=Note.Status.PUBLISHED
+    )
     allowed = set(
-        note_queries.visible_notes(viewer)
-        .filter(pk__in=ranked, status=Note.Status.PUBLISHED)
-        .values_list("pk", flat=True)
+        Note.objects.filter(pk__in=ranked).filter(Exists(visible)).values_list("pk", flat=True)
     )
     return [note_id for note_id in ranked if note_id in allowed]
 
