@@ -80,7 +80,10 @@ def lexical(search: NoteSearch, limit: int) -> list[int]:
         return []
     weighted = [
         ranking.WeightedTerm(
-            term.token, term.weight, ranking.idf(documents, frequencies[term.token])
+            term.token,
+            term.weight,
+            ranking.idf(documents, frequencies[term.token]),
+            frequencies[term.token],
         )
         for term in search.terms
         if frequencies.get(term.token)  # a token no document holds can match nothing

@@ -2,7 +2,8 @@
 
 Ranking every match of a common term (300k of a million notes) costs hundreds of
 milliseconds, so candidates are bounded first by a cheap score, recency: the newest
-``CANDIDATES_PER_TERM`` documents holding each term, plus the newest holding all of them.
+``CANDIDATES_PER_TERM`` documents holding each term, plus the newest holding all of them
+(unless every term is very common).
 Rare terms thus contribute every match; common terms contribute their newest. BM25 is then
 computed over those candidates only, with term statistics read from ``SearchTerm`` (exact,
 maintained on every index change) and term frequencies counted from the stored token
@@ -21,7 +22,10 @@ from django.db import connection
 from papercrane.search.backends import DOCUMENTS, backend_for
 from papercrane.search.models import SearchTerm
 
-CANDIDATES_PER_TERM = 1000
+CANDIDATES_PER_TERM = 300
+# Intersecting the doclists of terms that are all this common costs more than it finds: the
+# newest holders of each already include notes holding all of them.
+ALL_TERMS_MAX_FREQUENCY = 20_000
 TITLE_WEIGHT = 2.0
 K1 = 1.2
 B = 0.75
@@ -42,6 +46,7 @@ class WeightedTerm:
     token: str
     weight: float
     idf: float
+    frequency: float = 0.0  # documents holding the token
 
 
 @dataclass
@@ -95,7 +100,7 @@ def _candidates(terms: list[WeightedTerm], filters: Filters) -> tuple[str, list[
     for every term (most hold few of a long query's terms)."""
     backend = backend_for()
     groups: list[tuple[int, list[str]]] = [(i, [term.token]) for i, term in enumerate(terms)]
-    if len(terms) > 1:
+    if len(terms) > 1 and min(term.frequency for term in terms) <= ALL_TERMS_MAX_FREQUENCY:
         groups.append((-1, [term.token for term in terms]))  # -1: holds every term
     if filters.required:
         groups = [(i, [*tokens, *filters.required]) for i, tokens in groups] or [
