@@ -561,7 +561,22 @@ def _percentile(ordered: list[float], fraction: float) -> float:
     return round(ordered[max(0, math.ceil(fraction * len(ordered)) - 1)], 2)
 
 
-def time_class(make: Callable[[np.random.Generator], str], count: int, seed: int) -> dict[str, Any]:
+def explain(sql: str) -> list[str]:
+    """The plan of one captured statement: EXPLAIN QUERY PLAN on SQLite, EXPLAIN ANALYZE on
+    PostgreSQL (which runs it once more)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        return [f"{row[0]:>3} {row[1]:>3} {row[3]}" for row in cursor.fetchall()]
+
+
+def time_class(
+    make: Callable[[np.random.Generator], str], count: int, seed: int, *, show_plan: bool = False
+) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -594,6 +609,10 @@ def time_class(make: Callable[[np.random.Generator], str], count: int, seed: int
     statements = CaptureQueriesContext(connection)
     with statements:  # where the slowest query's time goes, on a second run
         search_notes(None, NoteSearch(text=slowest), limit=20)
+    if show_plan:
+        statement = max(statements.captured_queries, key=lambda s: float(s["time"]))
+        plan = "\n".join(explain(statement["sql"]))
+        _log(f"slowest query {slowest!r}, its slowest statement:\n{statement['sql']}\n{plan}")
     return {
         "p50_ms": round(statistics.median(ordered), 2),
         "p99_ms": _percentile(ordered, 0.99),
@@ -622,6 +641,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--queries", type=int, default=200, help="timed queries per class")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--database-url", help="a PostgreSQL server to use instead of SQLite")
+    parser.add_argument(
+        "--explain", action="store_true", help="log the plan of each class's slowest statement"
+    )
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
@@ -642,7 +664,9 @@ def main(argv: list[str]) -> int:
         makers = query_makers(bands)
         classes = {}
         for number, name in enumerate(CLASSES):
-            classes[name] = time_class(makers[name], args.queries, args.seed + 1 + number)
+            classes[name] = time_class(
+                makers[name], args.queries, args.seed + 1 + number, show_plan=args.explain
+            )
             _log(f"{name}: {json.dumps(classes[name], ensure_ascii=False)}")
         vendor = connection.vendor
     result = {

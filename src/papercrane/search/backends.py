@@ -31,6 +31,11 @@ class Backend:
         """Statements emptying the index quickly (before a full rebuild)."""
         return [f"DELETE FROM {DOCUMENTS}"]
 
+    @staticmethod
+    def byte_length(expression: str) -> str:
+        """SQL for the length of a text in bytes."""
+        return f"OCTET_LENGTH({expression})"
+
     def prefix_condition(self, column: str, prefix: str) -> tuple[str, str]:
         """A WHERE condition (and its one parameter) for ``column`` starting with ``prefix``,
         in a form the column's index can serve."""
@@ -82,6 +87,10 @@ class SQLiteBackend(Backend):
             "ORDER BY rowid DESC LIMIT %s"
         )
         return sql, [expression, limit]
+
+    @staticmethod
+    def byte_length(expression: str) -> str:
+        return f"LENGTH(CAST({expression} AS BLOB))"
 
     def prefix_condition(self, column: str, prefix: str) -> tuple[str, str]:
         # GLOB, unlike LIKE, is case-sensitive, so SQLite serves it from the primary key.

@@ -88,10 +88,12 @@ def idf(documents: float, frequency: float) -> float:
 
 
 def _count(column: str, params: list[Any], token: str) -> str:
-    """SQL counting occurrences of `` token `` in a stored token string."""
+    """SQL counting occurrences of `` token `` in a stored token string, in bytes: a byte
+    length is stored, a character count means reading the whole string."""
     pattern = f" {token} "
-    params.extend([pattern, len(pattern)])
-    return f"((LENGTH(d.{column}) - LENGTH(REPLACE(d.{column}, %s, ''))) / %s)"
+    params.extend([pattern, len(pattern.encode())])
+    size = backend_for().byte_length
+    return f"(({size(f'd.{column}')} - {size(f'REPLACE(d.{column}, %s, {EMPTY})')}) / %s)"
 
 
 def _candidates(terms: list[WeightedTerm], filters: Filters) -> tuple[str, list[Any]]:
@@ -148,6 +150,7 @@ def _coverage(terms: list[WeightedTerm]) -> str:
     return " + ".join(held) or "1.0"
 
 
+EMPTY = "''"
 ORDERS = {
     "relevant": "score DESC, note_id DESC",
     "newest": "published_epoch DESC, note_id DESC",
