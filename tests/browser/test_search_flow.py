@@ -96,7 +96,15 @@ def test_search_with_suggestions_then_switch_to_users(
         box.press("ArrowDown")
     expect(note_option).to_have_attribute("aria-selected", "true")
     box.press("Enter")
+    # A note suggestion opens the note itself.
+    expect(page).to_have_url(re.compile(r"/notes/\d+$"))
+    expect(page.get_by_role("heading", name=f"Lantern {word}")).to_be_visible()
 
+    # Enter without picking a suggestion searches for what was typed.
+    page.go_back()
+    box = page.get_by_role("combobox", name="Search notes, people and topics")
+    box.fill(f"Lantern {word}")
+    box.press("Enter")
     expect(page).to_have_url(re.compile(rf"/search\?q=Lantern(\+|%20){word}$"))
     card = page.locator(".masonry .card").first
     expect(card.locator(".card-title")).to_have_text(f"Lantern {word}")
@@ -108,12 +116,11 @@ def test_search_with_suggestions_then_switch_to_users(
     expect(member_card).to_be_visible()
     expect(member_card).to_contain_text(f"Lantern {word}")
 
-    # The mouse picks too, and the search keeps to the Users tab.
+    # The mouse picks too.
     box = page.get_by_role("combobox", name="Search notes, people and topics")
     box.fill("")
     box.press_sequentially(word, delay=20)
     option = page.get_by_role("option", name=re.compile(rf"Lantern {word}.*Note"))
     option.click()
-    expect(page).to_have_url(re.compile(r"tab=users"))
-    expect(page.locator(f'.member-card[href="/@{username}"]')).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/notes/\d+$"))
     assert not problems, problems  # no script errors, nothing refused by the CSP
