@@ -23,9 +23,8 @@ class Backend:
     def drop_schema(self) -> list[str]:
         raise NotImplementedError
 
-    def matching(self, tokens: list[str], limit: int, frequency: float) -> tuple[str, list[Any]]:
-        """SQL selecting ``id`` of the ``limit`` newest documents holding every token;
-        ``frequency`` is how many documents hold the rarest of them (0 if unknown)."""
+    def matching(self, tokens: list[str], limit: int) -> tuple[str, list[Any]]:
+        """SQL selecting ``id`` of the ``limit`` newest documents holding every token."""
         raise NotImplementedError
 
     def clear(self) -> list[str]:
@@ -80,8 +79,7 @@ class SQLiteBackend(Backend):
             f"DROP TABLE IF EXISTS {self.FTS}",
         ]
 
-    def matching(self, tokens: list[str], limit: int, frequency: float) -> tuple[str, list[Any]]:
-        # FTS5 walks a token's documents newest first by itself, however many there are.
+    def matching(self, tokens: list[str], limit: int) -> tuple[str, list[Any]]:
         # Each token is quoted, so nothing typed is ever read as FTS5 query syntax.
         expression = " AND ".join('"' + token.replace('"', '""') + '"' for token in tokens)
         sql = (
@@ -133,17 +131,11 @@ class PostgresBackend(Backend):
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return f"{column} LIKE %s", escaped + "%"
 
-    # Up to this many holders, reading them all from the GIN index and keeping the newest is
-    # cheaper than walking the primary key backwards until enough of them turn up.
-    GIN_MAX_FREQUENCY = 20_000
-
-    def matching(self, tokens: list[str], limit: int, frequency: float) -> tuple[str, list[Any]]:
+    def matching(self, tokens: list[str], limit: int) -> tuple[str, list[Any]]:
         query = " & ".join(_tsquery_lexeme(token) for token in tokens)
-        # "+ 0" keeps the planner off the primary key, which it misjudges for such terms.
-        order = "note_id + 0" if frequency <= self.GIN_MAX_FREQUENCY else "note_id"
         sql = (
             f"SELECT note_id AS id FROM {DOCUMENTS} WHERE terms @@ %s::tsquery "
-            f"ORDER BY {order} DESC LIMIT %s"
+            "ORDER BY note_id DESC LIMIT %s"
         )
         return sql, [query, limit]
 

@@ -101,18 +101,17 @@ def _candidates(terms: list[WeightedTerm], filters: Filters) -> tuple[str, list[
     it holds term ``i``. Knowing that from the index spares scanning every candidate's text
     for every term (most hold few of a long query's terms)."""
     backend = backend_for()
-    groups = [(i, [term.token], term.frequency) for i, term in enumerate(terms)]
-    rarest = min((term.frequency for term in terms), default=0.0)
-    if len(terms) > 1 and rarest <= ALL_TERMS_MAX_FREQUENCY:
-        groups.append((-1, [term.token for term in terms], rarest))  # -1: holds every term
-    if filters.required:  # the required topic's frequency is not looked up: treat it as rare
-        groups = [(i, [*tokens, *filters.required], 0.0) for i, tokens, _ in groups] or [
-            (-1, list(filters.required), 0.0)
+    groups: list[tuple[int, list[str]]] = [(i, [term.token]) for i, term in enumerate(terms)]
+    if len(terms) > 1 and min(term.frequency for term in terms) <= ALL_TERMS_MAX_FREQUENCY:
+        groups.append((-1, [term.token for term in terms]))  # -1: holds every term
+    if filters.required:
+        groups = [(i, [*tokens, *filters.required]) for i, tokens in groups] or [
+            (-1, list(filters.required))
         ]
     sources: list[str] = []
     params: list[Any] = []
-    for term_index, tokens, frequency in groups:
-        sql, source_params = backend.matching(tokens, CANDIDATES_PER_TERM, frequency)
+    for term_index, tokens in groups:
+        sql, source_params = backend.matching(tokens, CANDIDATES_PER_TERM)
         sources.append(f"SELECT id, {term_index} AS t FROM ({sql}) AS s{len(sources)}")
         params.extend(source_params)
     holds = [f"MAX(CASE WHEN t IN ({i}, -1) THEN 1 ELSE 0 END) AS h{i}" for i in range(len(terms))]
