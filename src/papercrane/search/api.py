@@ -15,7 +15,6 @@ from papercrane.api.pagination import offset_cursor, read_offset_cursor
 from papercrane.api.problems import validation_problem
 from papercrane.notes.api import CardOut
 from papercrane.search import analysis, queries, services
-from papercrane.search.services import searcher
 
 router = Router(tags=["search"])
 
@@ -95,7 +94,7 @@ def search_notes(request: HttpRequest, filters: Query[NoteFilters]) -> dict[str,
     )
     notes, more = queries.search_notes(viewer, search, offset=offset, limit=filters.limit)
     if offset == 0 and filters.q.strip():
-        services.record_search(member=viewer, visitor=searcher(request), query=filters.q)
+        services.record_search(member=viewer, visitor=services.searcher(request), query=filters.q)
     return {"items": notes, "next_cursor": offset_cursor(offset + filters.limit) if more else None}
 
 

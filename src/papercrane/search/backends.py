@@ -55,20 +55,29 @@ class SQLiteBackend(Backend):
     _NEW = "new.title_terms, new.body_terms"
     _OLD = "old.title_terms, old.body_terms"
 
-    def schema(self) -> list[str]:
+    def _delete_old(self) -> str:
         fts, cols = self.FTS, self._COLUMNS
-        delete_old = (
+        return (
             f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.note_id, {self._OLD});"
         )
+
+    def _delete_trigger(self) -> str:
+        return (
+            f"CREATE TRIGGER search_document_ad AFTER DELETE ON {DOCUMENTS} "
+            f"BEGIN {self._delete_old()} END"
+        )
+
+    def schema(self) -> list[str]:
+        fts, cols = self.FTS, self._COLUMNS
         insert_new = f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.note_id, {self._NEW});"
         return [
             f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{DOCUMENTS}', "
             f"content_rowid='note_id', detail=none, "
             f"tokenize=\"unicode61 remove_diacritics 0 tokenchars '#@~_'\")",
             f"CREATE TRIGGER search_document_ai AFTER INSERT ON {DOCUMENTS} BEGIN {insert_new} END",
-            f"CREATE TRIGGER search_document_ad AFTER DELETE ON {DOCUMENTS} BEGIN {delete_old} END",
+            self._delete_trigger(),
             f"CREATE TRIGGER search_document_au AFTER UPDATE ON {DOCUMENTS} "
-            f"BEGIN {delete_old} {insert_new} END",
+            f"BEGIN {self._delete_old()} {insert_new} END",
         ]
 
     def drop_schema(self) -> list[str]:
@@ -103,7 +112,7 @@ class SQLiteBackend(Backend):
             "DROP TRIGGER IF EXISTS search_document_ad",
             f"DELETE FROM {DOCUMENTS}",
             f"INSERT INTO {self.FTS}({self.FTS}) VALUES ('delete-all')",
-            self.schema()[2],
+            self._delete_trigger(),
         ]
 
 

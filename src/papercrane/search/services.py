@@ -154,7 +154,7 @@ def _index_once(note_id: int) -> None:
                 old.delete()
         elif old is None:
             new.save(force_insert=True)
-        elif _term_set(old) != _term_set(new) or _stored(old) != _stored(new):
+        elif _stored(old) != _stored(new):
             new.save(force_update=True)
 
 

@@ -25,7 +25,6 @@ from django.views.decorators.http import require_POST, require_safe
 from papercrane.accounts.http import MemberRequest
 from papercrane.accounts.models import Member
 from papercrane.search import analysis, queries, services
-from papercrane.search.services import searcher
 
 PAGE_SIZE = 20  # notes per page (and per "Load more")
 MEMBERS_SHOWN = 40
@@ -170,7 +169,7 @@ def search(request: HttpRequest) -> HttpResponse:
         return response
 
     if request.method == "GET" and params.q and params.offset == 0:
-        services.record_search(member=viewer, visitor=searcher(request), query=params.q)
+        services.record_search(member=viewer, visitor=services.searcher(request), query=params.q)
 
     context: dict[str, Any] = {
         "params": params,
