@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "papercrane.engagement",
     "papercrane.notifications",
     "papercrane.search",
+    "papercrane.feed",
     "papercrane.api",
     "papercrane.web",
 ]
@@ -257,6 +258,11 @@ MAX_REQUEST_BYTES = env_int("PAPERCRANE_MAX_REQUEST_BYTES", 120 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
+
+# --- Feeds ---------------------------------------------------------------------------------------
+
+# Explore's impressions (what was shown, and reading time) are deleted after this many days.
+FEED_IMPRESSION_DAYS = min(env_int("PAPERCRANE_FEED_IMPRESSION_DAYS", 90), 90)
 
 # --- Security ------------------------------------------------------------------------------------
 

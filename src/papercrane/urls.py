@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("papercrane.notes.urls")),
     path("", include("papercrane.engagement.urls")),
     path("", include("papercrane.search.urls")),
+    path("", include("papercrane.feed.urls")),
     path("", include("papercrane.web.urls")),
 ]

@@ -92,6 +92,8 @@ class PrivateAccountOut(AccountOut):
     time_zone: str
     is_moderator: bool
     keeps_search_history: bool
+    feed_personalized: bool
+    city: str
 
 
 class RelationshipOut(Schema):
@@ -129,6 +131,8 @@ class ProfilePatch(Schema):
     is_private: bool | None = None
     likes_public: bool | None = None
     keeps_search_history: bool | None = None
+    feed_personalized: bool | None = None
+    city: str | None = Field(None, max_length=100)
 
 
 class TokenIn(Schema):

@@ -48,6 +48,20 @@ class Member(AbstractUser):
         default=False,
         help_text=_("Your recent searches are kept for you alone; clear them at any time."),
     )
+    feed_personalized = models.BooleanField(
+        _("personalized Explore"),
+        default=True,
+        help_text=_(
+            "Explore learns from what you like, collect and read. Off: it shows trending and "
+            "new notes, and what it learned about you is deleted."
+        ),
+    )
+    city = models.CharField(
+        _("city for Nearby"),
+        max_length=100,
+        blank=True,
+        help_text=_("Only the city, and only if you fill it in: Nearby shows notes placed there."),
+    )
     follower_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
 

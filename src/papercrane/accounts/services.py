@@ -239,6 +239,8 @@ def update_profile(
     is_private: bool | None = None,
     likes_public: bool | None = None,
     keeps_search_history: bool | None = None,
+    feed_personalized: bool | None = None,
+    city: str | None = None,
 ) -> Member:
     validate_profile_fields(language=language, time_zone=time_zone, email=email)
     changes = {
@@ -249,6 +251,7 @@ def update_profile(
         "email": email,
         "is_private": is_private,
         "likes_public": likes_public,
+        "city": " ".join(city.split()) if city is not None else None,
     }
     opening_up = member.is_private and is_private is False
     changed = [field for field, value in changes.items() if value is not None]
@@ -261,6 +264,10 @@ def update_profile(
             _approve_all_requests(member)
         if keeps_search_history is not None:
             search_services.set_keeps_history(member=member, keep=keeps_search_history)
+        if feed_personalized is not None:
+            from papercrane.feed import services as feed_services  # feeds read accounts
+
+            feed_services.set_personalized(member=member, personalized=feed_personalized)
     return member
 
 

@@ -13,6 +13,7 @@ from ninja.parser import Parser
 from papercrane.accounts.api import router as accounts_router
 from papercrane.api import problems
 from papercrane.engagement.api import router as engagement_router
+from papercrane.feed.api import router as feed_router
 from papercrane.media.api import router as media_router
 from papercrane.notes.api import router as notes_router
 from papercrane.notifications.api import router as notifications_router
@@ -57,6 +58,7 @@ api.add_router("/", notes_router)
 api.add_router("/", engagement_router)
 api.add_router("/", notifications_router)
 api.add_router("/", search_router)
+api.add_router("/", feed_router)
 
 
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:

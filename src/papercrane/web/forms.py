@@ -70,6 +70,20 @@ class ProfileForm(forms.Form):
         required=False,
         help_text=_("Others can see which notes you liked."),
     )
+    feed_personalized = forms.BooleanField(
+        label=_("Personalized Explore"),
+        required=False,
+        help_text=_(
+            "Explore learns from what you like, collect and read. Off: it shows trending and "
+            "new notes, and what it learned about you is deleted."
+        ),
+    )
+    city = forms.CharField(
+        label=_("City for Nearby"),
+        required=False,
+        max_length=100,
+        help_text=_("Only the city, and only if you fill it in: Nearby shows notes placed there."),
+    )
 
 
 class TokenForm(forms.Form):

@@ -1,12 +1,13 @@
 from django.urls import path
 
+from papercrane.feed import views as feed_views
 from papercrane.notifications import views as notification_views
 from papercrane.web import views
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", feed_views.explore, name="home"),
     path("notifications", notification_views.notifications, name="notifications"),
     path(
         "notifications/requests/<str:username>/approve",

@@ -25,8 +25,6 @@ from papercrane.ids import parse_id
 from papercrane.notes import queries as note_queries
 from papercrane.web.forms import LoginForm, ProfileForm, SignupForm, TokenForm
 
-HOME_NOTES = 60
-
 
 def _add_errors(form: Any, error: ValidationError) -> None:
     """Show a service's ValidationError({field: [...]}) on the form's fields."""
@@ -45,13 +43,6 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return fallback
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    viewer = request.user if request.user.is_authenticated else None
-    notes = note_queries.latest(viewer).order_by("-published_at", "-pk")[:HOME_NOTES]
-    members = Member.objects.filter(is_active=True).order_by("-follower_count", "-date_joined")[:12]
-    return render(request, "web/home.html", {"notes": notes, "members": members})
 
 
 @require_http_methods(["GET", "POST"])
@@ -229,6 +220,8 @@ def settings_profile(request: MemberRequest) -> HttpResponse:
         "time_zone": member.time_zone,
         "is_private": member.is_private,
         "likes_public": member.likes_public,
+        "feed_personalized": member.feed_personalized,
+        "city": member.city,
     }
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():

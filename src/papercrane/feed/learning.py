@@ -1,0 +1,152 @@
+"""The models Explore learns, as plain numerical functions (no database here).
+
+Co-engagement: an item-to-item model over who engaged with what. We use EASE (Steck, 2019),
+a closed-form linear autoencoder that learns, for each note, how strongly engaging with it
+predicts engaging with every other note; on public benchmarks it beats neighbourhood and
+matrix-factorisation models while needing one matrix inversion. Only the most engaged notes
+enter the model (the inversion is cubic in their number); each keeps its strongest
+``NEIGHBOURS`` weights, which is what a request needs.
+
+Ranking: a logistic regression over a handful of features of (member, candidate), fitted on
+what members went on to engage with (see ``services.train_ranker``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+NEIGHBOURS = 100  # weights kept per note
+MIN_ENGAGERS = 2  # a note engaged with by one member says nothing about co-engagement
+MAX_MODEL_NOTES = 12_000  # ~1.2 GB for the Gram matrix and its inverse; ~20 s on 2 cores
+L2_SHARE = 0.25  # EASE's regularisation as a share of the mean engagement mass per note
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """Engagement as coordinate lists: member, note and weight per (member, note) pair."""
+
+    members: np.ndarray
+    notes: np.ndarray
+    weights: np.ndarray
+
+
+def model_notes(data: Interactions, limit: int = MAX_MODEL_NOTES) -> np.ndarray:
+    """The notes the co-engagement model covers: those with at least ``MIN_ENGAGERS``
+    engagers, the most engaged first, at most ``limit``."""
+    ids, engagers = np.unique(data.notes, return_counts=True)
+    keep = engagers >= MIN_ENGAGERS
+    ids, engagers = ids[keep], engagers[keep]
+    order = np.argsort(-engagers, kind="stable")[:limit]
+    return np.sort(ids[order])
+
+
+def co_engagement(
+    data: Interactions, *, l2_share: float = L2_SHARE, neighbours: int = NEIGHBOURS
+) -> dict[int, list[tuple[int, float]]]:
+    """For each modelled note, its strongest positive EASE weights ``(note_id, weight)``."""
+    notes = model_notes(data)
+    if len(notes) < 2:
+        return {}
+    column = np.searchsorted(notes, data.notes)
+    inside = (column < len(notes)) & (notes[np.minimum(column, len(notes) - 1)] == data.notes)
+    members, member_rows = np.unique(data.members[inside], return_inverse=True)
+    matrix = sparse.csr_matrix(
+        (data.weights[inside], (member_rows, column[inside])), shape=(len(members), len(notes))
+    )
+    gram = (matrix.T @ matrix).toarray()
+    diagonal = np.diag_indices_from(gram)
+    l2 = l2_share * float(gram[diagonal].mean())
+    gram[diagonal] += l2
+    precision = np.linalg.inv(gram)
+    weights = precision / (-np.diag(precision))
+    weights[diagonal] = 0.0
+    return _strongest(weights, notes, neighbours)
+
+
+def _strongest(
+    weights: np.ndarray, notes: np.ndarray, neighbours: int
+) -> dict[int, list[tuple[int, float]]]:
+    count = min(neighbours, len(notes) - 1)
+    top = np.argpartition(-weights, count - 1, axis=1)[:, :count]
+    result: dict[int, list[tuple[int, float]]] = {}
+    for row, columns in enumerate(top):
+        values = weights[row, columns]
+        order = np.argsort(-values)
+        kept = [
+            (int(notes[columns[i]]), round(float(values[i]), 6)) for i in order if values[i] > 0
+        ]
+        if kept:
+            result[int(notes[row])] = kept
+    return result
+
+
+def engagement_weight(likes: int, collects: int, comments: int, dwell_ms: int) -> float:
+    """How much one member's engagement with one note says about their taste: collecting
+    says more than liking; a long read says a little."""
+    weight = 1.0 * min(likes, 1) + 2.0 * min(collects, 1) + 1.5 * min(comments, 1)
+    if dwell_ms >= 8_000:
+        weight += 0.5
+    return math.log1p(weight)
+
+
+# --- Ranking ---------------------------------------------------------------------------------
+
+FEATURES = (
+    "co_engagement",  # the member's co-engagement score, relative to their best candidate
+    "co_rank",  # 1 / (1 + rank) among the member's co-engagement candidates
+    "topic",  # affinity with the note's topics
+    "author",  # affinity with the note's author (engaged with their notes before)
+    "followed",  # from someone the member follows
+    "social",  # engaged with by people the member follows (log count)
+    "popularity",  # log engagement, relative to the most engaged note
+    "trending",  # recent engagement velocity, relative to the top trending note
+    "freshness",  # exp(-age / week)
+    "same_language",  # written in the member's language
+    "small_creator",  # author with under SMALL_CREATOR_FOLLOWERS followers
+)
+# Before the first training run: co-engagement leads, then what the member follows.
+DEFAULT_WEIGHTS = {
+    "co_engagement": 3.0,
+    "co_rank": 2.0,
+    "topic": 1.5,
+    "author": 1.0,
+    "followed": 1.5,
+    "social": 0.5,
+    "popularity": 0.8,
+    "trending": 0.8,
+    "freshness": 0.5,
+    "same_language": 0.3,
+    "small_creator": 0.0,
+}
+
+
+@dataclass(frozen=True)
+class Ranker:
+    weights: dict[str, float]
+    intercept: float = 0.0
+
+    def score(self, features: Sequence[float]) -> float:
+        return self.intercept + sum(
+            self.weights.get(name, 0.0) * value
+            for name, value in zip(FEATURES, features, strict=True)
+        )
+
+    @classmethod
+    def default(cls) -> Ranker:
+        return cls(dict(DEFAULT_WEIGHTS))
+
+
+def fit_ranker(rows: np.ndarray, labels: np.ndarray) -> Ranker:
+    """Logistic regression on (features, engaged?) rows. Positives are rare among candidates,
+    so classes are balanced; the intercept does not change the order, only the weights do."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=500)
+    model.fit(rows, labels)
+    weights = {name: round(float(w), 6) for name, w in zip(FEATURES, model.coef_[0], strict=True)}
+    return Ranker(weights, round(float(model.intercept_[0]), 6))

@@ -1,0 +1,114 @@
+"""Explore's data: what members told us, what they were shown, and what the background jobs
+precomputed so a request only merges and ranks. Data only: the rules live in services.py."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from papercrane.notes.models import Note, Topic
+
+
+class ChosenTopic(models.Model):
+    """A topic a member picked when they started (cold start), until engagement speaks."""
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "topic"], name="chosen_topic_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} picked {self.topic_id}"
+
+
+class Feedback(models.Model):
+    """ "Not interested" in a note, or "fewer like this" for a topic or an author."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note"
+        TOPIC = "topic"
+        AUTHOR = "author"
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    target_id = models.BigIntegerField()  # a note, topic or member id, by ``kind``
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "kind", "target_id"], name="feed_feedback_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} fewer {self.kind} {self.target_id}"
+
+
+class Impression(models.Model):
+    """A note shown to a member on a day: how often, and how long it was read (minimal and
+    aggregated; deleted after ``FEED_IMPRESSION_DAYS``)."""
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    shown = models.PositiveIntegerField(default=0)
+    dwell_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "note", "day"], name="impression_unique")
+        ]
+        indexes = [models.Index(fields=["day"], name="impression_day")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} saw {self.note_id} on {self.day}"
+
+
+class Neighbours(models.Model):
+    """The notes most often engaged with together with ``note`` (item-to-item weights learned
+    by the co-engagement job), as ``[[note_id, weight], …]`` best first."""
+
+    note = models.OneToOneField(Note, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    items = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"neighbours of {self.note_id}"
+
+
+class Snapshot(models.Model):
+    """A precomputed list a request reads whole: the trending notes, the fresh notes of
+    small creators, the ranking model's weights. ``name`` is the key."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Profile(models.Model):
+    """What Explore learned about a member, recomputed by a task after they engage:
+    ``candidates`` ``[[note_id, score, because_note_id], …]`` from co-engagement, ``social``
+    ``{note_id: count}`` (notes people they follow engaged with), ``topics`` / ``authors``
+    ``{id: weight}`` affinities and ``engaged`` ``{note_id: kind}`` (never shown again).
+    Engagement newer than ``computed_at`` is folded in by the request itself, so the feed
+    adapts at once."""
+
+    member = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    candidates = models.JSONField(default=list)
+    social = models.JSONField(default=dict)
+    topics = models.JSONField(default=dict)
+    authors = models.JSONField(default=dict)
+    engaged = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"feed profile of {self.member_id}"

@@ -1,0 +1,747 @@
+"""Read paths for feeds: Explore (candidates → ranking → re-ranking), Following and Nearby.
+
+Explore for a signed-in member with personalization on:
+
+1. **Candidates** from several sources: co-engagement ("collected together", precomputed per
+   member in ``Profile`` and topped up with engagement newer than it), recent notes of
+   followed creators, notes people they follow engaged with, trending notes in their topics
+   and overall, fresh notes of small creators (exploration) and popular notes in the other
+   language (the bridge).
+2. **Ranking** by the learned model (``learning.Ranker``) over features of each candidate.
+3. **Re-ranking**: no two notes of one author within ``AUTHOR_WINDOW`` cards, repeated topics
+   within ``TOPIC_WINDOW`` cards cost score, shares kept for small creators and the other
+   language; what the member saw, engaged with, hid, blocked or muted never shows.
+
+Logged-out visitors and members who turned personalization off get trending and fresh notes,
+with nothing about them read or used. Each card says why it is there (``Reason``).
+The ranked list of a visit is kept in the cache, so paging through it is stable.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.core import signing
+from django.core.cache import cache
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from papercrane.accounts.models import Follow, Member
+from papercrane.accounts.queries import muted_ids, signed_in
+from papercrane.engagement.models import Collect, Comment, Like
+from papercrane.feed import learning
+from papercrane.feed.models import ChosenTopic, Feedback, Impression, Neighbours, Profile, Snapshot
+from papercrane.ids import parse_id
+from papercrane.notes import queries as note_queries
+from papercrane.notes.models import Note, NoteTopic
+
+SMALL_CREATOR_FOLLOWERS = 1_000
+FOLLOWING_DAYS = 14
+SEEN_DAYS = 7  # a note shown this recently is not shown again
+SESSION_SECONDS = 30 * 60
+FEED_DEPTH = 200  # cards ranked per visit; the next visit ranks afresh
+AUTHOR_WINDOW = 4
+TOPIC_WINDOW = 3
+TOPIC_REPEAT_COST = 0.15  # score lost per recent card sharing a topic
+SMALL_CREATOR_SHARE = 0.25  # at least this share of each page, when there are such notes
+BRIDGE_SHARE = 0.1  # and this share in the other language
+RECENT_ENGAGEMENT = 300  # engagements read to build or top up a member's profile
+FEWER_LIKE_THIS = 0.3  # a topic or author the member asked to see less of keeps this share
+SUPPORTED_LANGUAGES = ("en", "zh-Hans")
+
+TRENDING = "trending"
+FRESH = "fresh"
+RANKER = "ranker"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a card is in Explore. ``kind`` is stable (the API's ``reason.kind``); the rest
+    names what it refers to."""
+
+    kind: str  # liked | collected | commented | following | friends | topic | trending |
+    #            new_creator | language | chosen
+    note_id: int | None = None
+    note_title: str = ""
+    topic: str = ""
+    language: str = ""
+
+
+@dataclass
+class Candidate:
+    note_id: int
+    sources: set[str] = field(default_factory=set)
+    co_score: float = 0.0
+    co_rank: int | None = None
+    because: int | None = None  # the engaged note that brought it
+    social: int = 0
+
+
+@dataclass
+class Ranked:
+    note_id: int
+    score: float
+    author_id: int
+    topics: list[int]
+    small_creator: bool
+    other_language: bool
+    reason: Reason
+
+
+# --- What a member did -----------------------------------------------------------------------
+
+
+@dataclass
+class Engagement:
+    weights: dict[int, float]  # note id -> weight, newest engagement first
+    kinds: dict[int, str]  # note id -> the strongest kind: collected > commented > liked
+
+
+def engagement_of(member_id: int, since: Any = None, limit: int = RECENT_ENGAGEMENT) -> Engagement:
+    """The member's recent likes, collects and comments (and long reads), as weights."""
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    latest: dict[int, Any] = {}
+    sources: list[tuple[str, QuerySet[Any, Any]]] = [
+        ("liked", Like.objects.filter(member_id=member_id)),
+        ("collected", Collect.objects.filter(member_id=member_id)),
+        ("commented", Comment.objects.filter(author_id=member_id)),
+    ]
+    for kind, rows in sources:
+        if since is not None:
+            rows = rows.filter(created_at__gt=since)
+        for note_id, at in rows.order_by("-id").values_list("note_id", "created_at")[:limit]:
+            counts[note_id][kind] += 1
+            latest[note_id] = max(latest.get(note_id, at), at)
+    dwell = Impression.objects.filter(member_id=member_id, dwell_ms__gte=8_000)
+    if since is not None:
+        dwell = dwell.filter(day__gte=since.date())
+    for note_id, dwell_ms in dwell.values_list("note_id", "dwell_ms")[:limit]:
+        counts[note_id]["dwell"] = dwell_ms
+    weights, kinds = {}, {}
+    for note_id in sorted(counts, key=lambda n: latest.get(n) or timezone.now(), reverse=True):
+        kind_counts = counts[note_id]
+        weights[note_id] = learning.engagement_weight(
+            kind_counts["liked"],
+            kind_counts["collected"],
+            kind_counts["commented"],
+            kind_counts["dwell"],
+        )
+        strongest = [k for k in ("collected", "commented", "liked") if kind_counts[k]]
+        kinds[note_id] = strongest[0] if strongest else "liked"
+    return Engagement(weights, kinds)
+
+
+def co_engagement_candidates(
+    engaged: dict[int, float], limit: int = FEED_DEPTH * 2
+) -> list[tuple[int, float, int]]:
+    """``(note_id, score, because)``: notes scored by the co-engagement weights of what the
+    member engaged with; ``because`` is the engaged note that contributed most."""
+    scores: dict[int, float] = defaultdict(float)
+    best: dict[int, tuple[float, int]] = {}
+    rows = Neighbours.objects.filter(note_id__in=list(engaged)).values_list("note_id", "items")
+    for source, items in rows:
+        strength = engaged[source]
+        for note_id, weight in items:
+            contribution = strength * weight
+            scores[note_id] += contribution
+            if contribution > best.get(note_id, (0.0, 0))[0]:
+                best[note_id] = (contribution, source)
+    for note_id in engaged:
+        scores.pop(note_id, None)
+    ranked = sorted(scores.items(), key=lambda item: -item[1])[:limit]
+    return [(note_id, round(score, 6), best[note_id][1]) for note_id, score in ranked]
+
+
+def followee_ids(member_id: int) -> list[int]:
+    return list(Follow.objects.filter(follower_id=member_id).values_list("followee_id", flat=True))
+
+
+def social_candidates(followees: list[int], limit: int = 100) -> dict[int, int]:
+    """Notes the people a member follows recently liked or collected: note id -> how many."""
+    if not followees:
+        return {}
+    since = timezone.now() - timedelta(days=FOLLOWING_DAYS)
+    counts: dict[int, int] = defaultdict(int)
+    for model in (Like, Collect):
+        rows = model.objects.filter(member_id__in=followees[:500], created_at__gte=since)
+        for note_id in rows.order_by("-id").values_list("note_id", flat=True)[: limit * 5]:
+            counts[note_id] += 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1])[:limit])
+
+
+def topic_affinity(engaged: dict[int, float], chosen: Iterable[int] = ()) -> dict[int, float]:
+    """Topic id -> share of the member's engagement under it (chosen topics count once)."""
+    weights: dict[int, float] = defaultdict(float)
+    for note_id, topic_id in NoteTopic.objects.filter(note_id__in=list(engaged)).values_list(
+        "note_id", "topic_id"
+    ):
+        weights[topic_id] += engaged[note_id]
+    for topic_id in chosen:
+        weights[topic_id] += 1.0
+    total = sum(weights.values()) or 1.0
+    return {topic_id: weight / total for topic_id, weight in weights.items()}
+
+
+def author_affinity(engaged: dict[int, float]) -> dict[int, float]:
+    weights: dict[int, float] = defaultdict(float)
+    for note_id, author_id in Note.objects.filter(pk__in=list(engaged)).values_list(
+        "pk", "author_id"
+    ):
+        weights[author_id] += engaged[note_id]
+    total = sum(weights.values()) or 1.0
+    return {author_id: weight / total for author_id, weight in weights.items()}
+
+
+def snapshot(name: str) -> dict[str, Any]:
+    """A precomputed list (trending, fresh, the ranker), read through the cache."""
+    key = f"feed:snapshot:{name}"
+    data = cache.get(key)
+    if data is None:
+        row = Snapshot.objects.filter(name=name).values_list("data", flat=True).first()
+        data = row or {}
+        cache.set(key, data, 60)
+    return data
+
+
+def ranker() -> learning.Ranker:
+    data = snapshot(RANKER)
+    if not data.get("weights"):
+        return learning.Ranker.default()
+    return learning.Ranker(data["weights"], float(data.get("intercept", 0.0)))
+
+
+# --- Explore -------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What ranking knows of the viewer (nothing when personalization is off)."""
+
+    member: Member | None
+    personal: bool
+    language: str = ""
+    followees: set[int] = field(default_factory=set)
+    topics: dict[int, float] = field(default_factory=dict)
+    authors: dict[int, float] = field(default_factory=dict)
+    kinds: dict[int, str] = field(default_factory=dict)
+    chosen: set[int] = field(default_factory=set)
+    fewer_topics: set[int] = field(default_factory=set)
+    fewer_authors: set[int] = field(default_factory=set)
+    excluded: set[int] = field(default_factory=set)
+
+
+def personalized(member: Member | None) -> bool:
+    return member is not None and member.feed_personalized
+
+
+def _context(viewer: Member | None) -> Context:
+    if viewer is None:
+        return Context(None, personal=False)
+    hidden = set(
+        Feedback.objects.filter(member=viewer, kind=Feedback.Kind.NOTE).values_list(
+            "target_id", flat=True
+        )
+    )
+    seen = set(
+        Impression.objects.filter(
+            member=viewer, day__gte=timezone.now().date() - timedelta(days=SEEN_DAYS)
+        ).values_list("note_id", flat=True)
+    )
+    context = Context(viewer, personal=personalized(viewer), language=viewer.language)
+    context.excluded = hidden | seen
+    if not context.personal:
+        return context
+    fewer = Feedback.objects.filter(member=viewer).exclude(kind=Feedback.Kind.NOTE)
+    for kind, target in fewer.values_list("kind", "target_id"):
+        (context.fewer_topics if kind == Feedback.Kind.TOPIC else context.fewer_authors).add(target)
+    context.followees = set(followee_ids(viewer.pk))
+    context.chosen = set(
+        ChosenTopic.objects.filter(member=viewer).values_list("topic_id", flat=True)
+    )
+    return context
+
+
+def _add(candidates: dict[int, Candidate], note_id: int, source: str) -> Candidate:
+    candidate = candidates.setdefault(note_id, Candidate(note_id))
+    candidate.sources.add(source)
+    return candidate
+
+
+def _rank_co_engagement(candidates: dict[int, Candidate]) -> None:
+    by_score = sorted((c for c in candidates.values() if c.co_score > 0), key=lambda c: -c.co_score)
+    for rank, candidate in enumerate(by_score):
+        candidate.co_rank = rank
+
+
+def _followed_candidates(context: Context, candidates: dict[int, Candidate]) -> None:
+    since = timezone.now() - timedelta(days=FOLLOWING_DAYS)
+    followed = Note.objects.filter(
+        author_id__in=list(context.followees)[:1000],
+        status=Note.Status.PUBLISHED,
+        published_at__gte=since,
+    )
+    for note_id in followed.order_by("-published_at").values_list("pk", flat=True)[:100]:
+        _add(candidates, note_id, "following")
+
+
+def training_candidates(
+    member: Member, history: dict[int, float]
+) -> tuple[Context, dict[int, Candidate]]:
+    """The candidates a request would gather for ``member`` had they engaged with
+    ``history`` only (for training the ranker on what they engaged with next)."""
+    context = Context(member, personal=True, language=member.language)
+    context.followees = set(followee_ids(member.pk))
+    context.topics = topic_affinity(history)
+    context.authors = author_affinity(history)
+    context.excluded = set(history)
+    candidates: dict[int, Candidate] = {}
+    for note_id, score, because in co_engagement_candidates(history):
+        candidate = _add(candidates, note_id, "co")
+        candidate.co_score, candidate.because = score, because
+    _rank_co_engagement(candidates)
+    for note_id, count in social_candidates(list(context.followees)).items():
+        _add(candidates, note_id, "friends").social = count
+    _followed_candidates(context, candidates)
+    _global_candidates(context, candidates)
+    return context, candidates
+
+
+def _personal_candidates(context: Context) -> dict[int, Candidate]:
+    member = context.member
+    assert member is not None
+    profile = Profile.objects.filter(member=member).first()
+    fresh = engagement_of(member.pk, since=profile.computed_at if profile else None)
+    candidates: dict[int, Candidate] = {}
+    add = functools.partial(_add, candidates)
+
+    co_lists = [profile.candidates] if profile else []
+    if fresh.weights:  # engagement since the profile was computed counts at once
+        co_lists.append([list(row) for row in co_engagement_candidates(fresh.weights)])
+    for rows in co_lists:
+        for note_id, score, because in rows:
+            candidate = add(note_id, "co")
+            candidate.co_score += score
+            if candidate.because is None:
+                candidate.because = because
+    _rank_co_engagement(candidates)
+    for note_id, count in (profile.social if profile else {}).items():
+        add(int(note_id), "friends").social = count
+    context.topics = {int(k): v for k, v in (profile.topics if profile else {}).items()}
+    context.authors = {int(k): v for k, v in (profile.authors if profile else {}).items()}
+    if fresh.weights:
+        for topic_id, weight in topic_affinity(fresh.weights).items():
+            context.topics[topic_id] = context.topics.get(topic_id, 0.0) + weight
+        for author_id, weight in author_affinity(fresh.weights).items():
+            context.authors[author_id] = context.authors.get(author_id, 0.0) + weight
+    for topic_id in context.chosen:
+        context.topics.setdefault(topic_id, 0.5)
+    context.kinds = {int(k): v for k, v in (profile.engaged if profile else {}).items()}
+    context.kinds.update(fresh.kinds)
+    context.excluded |= set(context.kinds)
+    _followed_candidates(context, candidates)
+    return candidates
+
+
+def _global_candidates(context: Context, candidates: dict[int, Candidate]) -> None:
+    """Trending (in the member's topics first), fresh notes of small creators, and popular
+    notes in the other language."""
+    top_topics = sorted(context.topics, key=lambda t: -context.topics[t])[:10]
+    trending = snapshot(TRENDING).get("notes", [])
+    in_topics = [row for row in trending if set(row["topics"]) & set(top_topics)]
+    other = [row for row in trending if context.language and _other_language(row, context)]
+    groups = [
+        ("topic", in_topics[:150]),
+        ("trending", trending[:150]),
+        ("new_creator", snapshot(FRESH).get("notes", [])[:100]),
+        ("language", other[:50]),
+    ]
+    for source, rows in groups:
+        for row in rows:
+            candidates.setdefault(row["id"], Candidate(row["id"])).sources.add(source)
+
+
+def _other_language(row: dict[str, Any], context: Context) -> bool:
+    language = row.get("language") or ""
+    return language in SUPPORTED_LANGUAGES and language != context.language
+
+
+@dataclass
+class NoteFacts:
+    author_id: int
+    language: str
+    published_epoch: float
+    engagement: float
+    author_followers: int
+    title: str
+    topics: list[int] = field(default_factory=list)
+
+
+def candidate_facts(
+    viewer: Member | None, candidates: dict[int, Candidate], context: Context
+) -> dict[int, NoteFacts]:
+    """What ranking needs of each candidate the viewer may see (visibility, blocks and mutes
+    applied here), in two queries."""
+    note_ids = [note_id for note_id in candidates if note_id not in context.excluded]
+    visible = note_queries.visible_notes(viewer).filter(
+        pk__in=note_ids, status=Note.Status.PUBLISHED
+    )
+    if viewer is not None:
+        visible = visible.exclude(author__in=muted_ids(viewer)).exclude(author=viewer)
+    rows = visible.values_list(
+        "pk",
+        "author_id",
+        "language",
+        "published_at",
+        "like_count",
+        "collect_count",
+        "comment_count",
+        "author__follower_count",
+        "title",
+    )
+    facts = {
+        pk: NoteFacts(
+            author_id,
+            language,
+            published.timestamp() if published else 0.0,
+            likes + 2.0 * collects + 1.5 * comments,
+            followers,
+            title,
+        )
+        for pk, author_id, language, published, likes, collects, comments, followers, title in rows
+    }
+    for note_id, topic_id in NoteTopic.objects.filter(note_id__in=list(facts)).values_list(
+        "note_id", "topic_id"
+    ):
+        facts[note_id].topics.append(topic_id)
+    return facts
+
+
+def features(
+    candidate: Candidate, facts: NoteFacts, context: Context, scale: dict[str, float]
+) -> list[float]:
+    """The ranking features of one candidate, in ``learning.FEATURES`` order."""
+    now = time.time()
+    topic = sum(context.topics.get(t, 0.0) for t in facts.topics)
+    age_days = max(0.0, (now - facts.published_epoch) / 86_400)
+    return [
+        candidate.co_score / scale["co"] if scale["co"] else 0.0,
+        1.0 / (1 + candidate.co_rank) if candidate.co_rank is not None else 0.0,
+        min(1.0, topic),
+        min(1.0, context.authors.get(facts.author_id, 0.0)),
+        1.0 if facts.author_id in context.followees else 0.0,
+        math.log1p(candidate.social),
+        math.log1p(facts.engagement) / scale["popularity"],
+        scale["trending"] and scale.get(f"t{candidate.note_id}", 0.0) / scale["trending"],
+        math.exp(-age_days / 7),
+        1.0 if context.language and facts.language == context.language else 0.0,
+        1.0 if facts.author_followers < SMALL_CREATOR_FOLLOWERS else 0.0,
+    ]
+
+
+def feature_scale(
+    candidates: dict[int, Candidate], facts: dict[int, NoteFacts]
+) -> dict[str, float]:
+    trending = {row["id"]: row["score"] for row in snapshot(TRENDING).get("notes", [])}
+    scale = {
+        "co": max((c.co_score for c in candidates.values()), default=0.0),
+        "popularity": math.log1p(max((f.engagement for f in facts.values()), default=0.0)) or 1.0,
+        "trending": max(trending.values(), default=0.0),
+    }
+    scale.update({f"t{note_id}": score for note_id, score in trending.items()})
+    return scale
+
+
+def rank_candidates(
+    viewer: Member | None, context: Context, candidates: dict[int, Candidate]
+) -> list[Ranked]:
+    """Candidates the viewer may see and has not seen, scored by the ranking model."""
+    facts = candidate_facts(viewer, candidates, context)
+    scale = feature_scale(candidates, facts)
+    model = ranker() if context.personal else learning.Ranker.default()
+    ranked = []
+    for note_id, fact in facts.items():
+        candidate = candidates[note_id]
+        score = model.score(features(candidate, fact, context, scale))
+        if fact.author_id in context.fewer_authors or set(fact.topics) & context.fewer_topics:
+            score = _reduced(score)
+        ranked.append(
+            Ranked(
+                note_id,
+                score,
+                fact.author_id,
+                fact.topics,
+                fact.author_followers < SMALL_CREATOR_FOLLOWERS,
+                _other_language({"language": fact.language}, context),
+                _reason(candidate, fact, context),
+            )
+        )
+    ranked.sort(key=lambda r: (-r.score, -r.note_id))
+    return ranked
+
+
+def _reduced(score: float) -> float:
+    """ "Fewer like this": keep the note far down, whatever its score's sign."""
+    return score - abs(score) * (1 - FEWER_LIKE_THIS) - 10.0
+
+
+def _reason(candidate: Candidate, fact: NoteFacts, context: Context) -> Reason:
+    sources = candidate.sources
+    if "following" in sources or fact.author_id in context.followees:
+        return Reason("following")
+    if "co" in sources and candidate.because is not None:
+        kind = context.kinds.get(candidate.because, "liked")
+        return Reason(kind, note_id=candidate.because)
+    if "friends" in sources:
+        return Reason("friends")
+    shared = [t for t in fact.topics if t in context.topics]
+    if shared:
+        best = max(shared, key=lambda t: context.topics[t])
+        return Reason("chosen" if best in context.chosen else "topic", topic=str(best))
+    if "language" in sources:
+        return Reason("language", language=fact.language)
+    if "new_creator" in sources:
+        return Reason("new_creator")
+    return Reason("trending")
+
+
+def rerank(ranked: list[Ranked], depth: int = FEED_DEPTH) -> list[Ranked]:
+    """Diversity and shares: greedily take the best remaining card, skipping an author shown
+    within ``AUTHOR_WINDOW`` cards, charging for topics shown within ``TOPIC_WINDOW``, and
+    keeping each window of 20 cards at least ``SMALL_CREATOR_SHARE`` small creators and
+    ``BRIDGE_SHARE`` other-language notes when there are any."""
+    remaining = list(ranked[: depth * 3])
+    chosen: list[Ranked] = []
+    while remaining and len(chosen) < depth:
+        recent_authors = (
+            {r.author_id for r in chosen[-AUTHOR_WINDOW + 1 :]} if AUTHOR_WINDOW > 1 else set()
+        )
+        recent_topics = [t for r in chosen[-TOPIC_WINDOW:] for t in r.topics]
+        need = _needed_share(chosen, remaining)
+        best_index, best_score = -1, -math.inf
+        for index, item in enumerate(remaining[:60]):
+            if item.author_id in recent_authors or (need and not need(item)):
+                continue
+            score = item.score - TOPIC_REPEAT_COST * sum(
+                recent_topics.count(t) for t in item.topics
+            )
+            if score > best_score:
+                best_index, best_score = index, score
+        if best_index < 0:  # every candidate near the top repeats an author: take the best
+            best_index = 0
+        chosen.append(remaining.pop(best_index))
+    return chosen
+
+
+def _needed_share(chosen: list[Ranked], remaining: list[Ranked]) -> Any:
+    """A filter for the next card when a share in the current page of 20 would be missed."""
+    window = chosen[len(chosen) - len(chosen) % 20 :]
+    left = 20 - len(window)
+    shares = [
+        (SMALL_CREATOR_SHARE, lambda r: r.small_creator),
+        (BRIDGE_SHARE, lambda r: r.other_language),
+    ]
+    for share, holds in shares:
+        missing = math.ceil(share * 20) - sum(1 for r in window if holds(r))
+        if missing > 0 and missing >= left and any(holds(r) for r in remaining[:60]):
+            return holds
+    return None
+
+
+def ranked_explore(viewer: Member | None) -> list[Ranked]:
+    """A visit's Explore, best first (``FEED_DEPTH`` cards at most)."""
+    viewer = signed_in(viewer)
+    context = _context(viewer)
+    candidates = _personal_candidates(context) if context.personal else {}
+    _global_candidates(context, candidates)
+    return rerank(rank_candidates(viewer, context, candidates))
+
+
+# --- Pages and cursors -------------------------------------------------------------------------
+
+_SALT = "papercrane.feed"
+
+
+@dataclass
+class Page:
+    notes: list[Note]
+    reasons: dict[int, Reason]
+    next_cursor: str | None
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20) -> Page:
+    """One page of Explore. The first page ranks afresh and keeps the list for the visit;
+    ``cursor`` pages through that list (or, if it expired, a new one without the notes
+    already shown)."""
+    viewer = signed_in(viewer)
+    limit = max(1, min(limit, 100))
+    token, offset = _read_cursor(cursor) if cursor else (secrets.token_urlsafe(9), 0)
+    member_id = viewer.pk if viewer else 0
+    version = cache.get(f"feed:version:{member_id}", 0)
+    key = f"feed:visit:{member_id}:{version}:{token}"
+    stored = cache.get(key) if cursor else None
+    if stored is None:
+        ranked = ranked_explore(viewer)
+        stored = [(r.note_id, _reason_tuple(r.reason)) for r in ranked]
+        if cursor:  # the visit expired: continue with a fresh list
+            offset = 0
+        cache.set(key, stored, SESSION_SECONDS)
+    window = stored[offset : offset + limit]
+    ids = [note_id for note_id, _reason in window]
+    notes = {n.pk: n for n in note_queries.for_cards(Note.objects.filter(pk__in=ids))}
+    reasons = {note_id: Reason(*reason) for note_id, reason in window}
+    page = [notes[note_id] for note_id in ids if note_id in notes]
+    _fill_titles(reasons)
+    more = offset + limit < len(stored)
+    next_cursor = signing.dumps([token, offset + limit], salt=_SALT) if more else None
+    return Page(page, reasons, next_cursor)
+
+
+def _reason_tuple(reason: Reason) -> tuple[Any, ...]:
+    return (reason.kind, reason.note_id, "", reason.topic, reason.language)
+
+
+def _fill_titles(reasons: dict[int, Reason]) -> None:
+    """Reasons name the note or topic they refer to (read when shown: titles change)."""
+    from papercrane.notes.models import Topic
+
+    note_ids = {r.note_id for r in reasons.values() if r.note_id}
+    topic_ids = {int(r.topic) for r in reasons.values() if r.topic}
+    titles = dict(Note.objects.filter(pk__in=note_ids).values_list("pk", "title"))
+    names = dict(Topic.objects.filter(pk__in=topic_ids).values_list("pk", "name"))
+    for note_id, reason in list(reasons.items()):
+        reasons[note_id] = Reason(
+            reason.kind,
+            reason.note_id,
+            titles.get(reason.note_id or 0, ""),
+            names.get(int(reason.topic), "") if reason.topic else "",
+            reason.language,
+        )
+
+
+def _read_cursor(cursor: str) -> tuple[str, int]:
+    try:
+        token, offset = signing.loads(cursor, salt=_SALT)
+    except (signing.BadSignature, ValueError, TypeError) as error:
+        raise InvalidCursor from error
+    if not isinstance(token, str) or not isinstance(offset, int) or not 0 <= offset <= 10_000:
+        raise InvalidCursor
+    return token, offset
+
+
+# --- Following and Nearby ------------------------------------------------------------------------
+
+
+def following(viewer: Member) -> QuerySet[Note]:
+    """Notes of the people ``viewer`` follows, newest first (paged by the caller)."""
+    return (
+        note_queries.visible_notes(viewer)
+        .filter(
+            status=Note.Status.PUBLISHED,
+            author__in=Follow.objects.filter(follower=viewer).values("followee"),
+        )
+        .exclude(author__in=muted_ids(viewer))
+    )
+
+
+def nearby(viewer: Member) -> QuerySet[Note]:
+    """Notes placed in the viewer's city, for members who shared a (city-level) location."""
+    if not viewer.city:
+        return Note.objects.none()
+    return (
+        note_queries.visible_notes(viewer)
+        .filter(status=Note.Status.PUBLISHED, place_city__iexact=viewer.city)
+        .exclude(author__in=muted_ids(viewer))
+    )
+
+
+def for_feed(notes: QuerySet[Note]) -> QuerySet[Note]:
+    return note_queries.for_cards(notes)
+
+
+# --- Members' controls ---------------------------------------------------------------------------
+
+
+def feedback_target(member: Member, kind: str, target: str) -> int | None:
+    """The id behind a feedback target: a note the member can see, a topic, a member."""
+    from papercrane.notes.models import Topic
+    from papercrane.notes.text import normalize_topic
+
+    if kind == Feedback.Kind.NOTE:
+        note = note_queries.visible_note(member, target)
+        return note.pk if note is not None else None
+    if kind == Feedback.Kind.TOPIC:
+        key = normalize_topic(target.lstrip("#"))
+        return Topic.objects.filter(key=key).values_list("pk", flat=True).first() if key else None
+    username = target.lstrip("@")
+    return (
+        Member.objects.filter(username__iexact=username, is_active=True)
+        .exclude(pk=member.pk)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def topic_ids(names: list[str]) -> list[int]:
+    from papercrane.notes.models import Topic
+    from papercrane.notes.text import normalize_topic
+
+    keys = [key for key in (normalize_topic(name.lstrip("#")) for name in names) if key]
+    return list(Topic.objects.filter(key__in=keys).values_list("pk", flat=True))
+
+
+def chosen_topic_names(member: Member) -> list[str]:
+    return list(
+        ChosenTopic.objects.filter(member=member)
+        .order_by("topic__name")
+        .values_list("topic__name", flat=True)
+    )
+
+
+def readable_note(member: Member, note_id: str) -> int | None:
+    """The id of a note the member may read, or None."""
+    pk = parse_id(note_id)
+    if pk is None:
+        return None
+    return note_queries.visible_notes(member).filter(pk=pk).values_list("pk", flat=True).first()
+
+
+def onboarding_topics(limit: int = 24) -> list[str]:
+    """Topics to offer a new member: the most used in trending notes."""
+    from papercrane.notes.models import Topic
+
+    counts: dict[int, int] = defaultdict(int)
+    for row in snapshot(TRENDING).get("notes", []):
+        for topic_id in row["topics"]:
+            counts[topic_id] += 1
+    top = sorted(counts, key=lambda t: -counts[t])[:limit]
+    names = dict(Topic.objects.filter(pk__in=top).values_list("pk", "name"))
+    if len(names) < limit:
+        extra = Topic.objects.exclude(pk__in=top).order_by("-note_count", "name")
+        names.update(dict(extra.values_list("pk", "name")[: limit - len(names)]))
+    return [names[t] for t in top if t in names] + [
+        name for topic_id, name in names.items() if topic_id not in counts
+    ]
+
+
+def needs_onboarding(viewer: Member | None) -> bool:
+    """A signed-in member with personalization on who has not picked topics or engaged yet."""
+    viewer = signed_in(viewer)
+    if viewer is None or not viewer.feed_personalized:
+        return False
+    return not (
+        ChosenTopic.objects.filter(member=viewer).exists()
+        or Like.objects.filter(member=viewer).exists()
+        or Collect.objects.filter(member=viewer).exists()
+    )

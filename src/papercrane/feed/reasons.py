@@ -1,0 +1,45 @@
+"""Why a note is in Explore, in words (the "Why this note?" control and the API's ``reason``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from papercrane.feed.queries import Reason
+
+
+def text(reason: Reason) -> str:
+    title = reason.note_title
+    topic = f"#{reason.topic}" if reason.topic else ""
+    if reason.kind == "collected" and title:
+        return _("Because you collected “%(title)s”") % {"title": title}
+    if reason.kind == "commented" and title:
+        return _("Because you commented on “%(title)s”") % {"title": title}
+    if reason.kind == "liked" and title:
+        return _("Because you liked “%(title)s”") % {"title": title}
+    if reason.kind == "following":
+        return _("From someone you follow")
+    if reason.kind == "friends":
+        return _("Liked by people you follow")
+    if reason.kind == "chosen" and topic:
+        return _("Because you picked %(topic)s") % {"topic": topic}
+    if reason.kind == "topic" and topic:
+        return _("Popular in %(topic)s") % {"topic": topic}
+    if reason.kind == "language":
+        if reason.language == "zh-Hans":
+            return _("Popular in Chinese")
+        return _("Popular in English")
+    if reason.kind == "new_creator":
+        return _("New creator")
+    return _("Trending now")
+
+
+def as_dict(reason: Reason) -> dict[str, Any]:
+    return {
+        "kind": reason.kind,
+        "note_id": str(reason.note_id) if reason.note_id else None,
+        "note_title": reason.note_title,
+        "topic": reason.topic,
+        "language": reason.language,
+    }

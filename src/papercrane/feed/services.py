@@ -1,0 +1,389 @@
+"""Every write for feeds: members' controls (feedback, chosen topics), impressions, and the
+background jobs that precompute what Explore reads (snapshots, co-engagement, profiles, the
+ranking model).
+
+Jobs schedule themselves: a request that finds a snapshot or model older than its period
+enqueues its refresh (once, guarded by the cache), so no separate scheduler is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from papercrane.accounts.models import Member
+from papercrane.engagement.models import Collect, Comment, Like
+from papercrane.feed import learning, queries
+from papercrane.feed.models import ChosenTopic, Feedback, Impression, Neighbours, Profile, Snapshot
+from papercrane.notes.models import Note, Topic, Visibility
+
+log = logging.getLogger(__name__)
+
+TRENDING_DAYS = 30
+TRENDING_SIZE = 1_000
+FRESH_DAYS = 3
+FRESH_SIZE = 300
+GRAVITY = 1.2  # how fast trending forgets: engagement / (age in hours + 2) ** GRAVITY
+MAX_CHOSEN_TOPICS = 20
+MODEL_INTERACTIONS = 2_000_000  # newest engagements the co-engagement model learns from
+TRAINING_MEMBERS = 2_000
+HELD_OUT_SHARE = 0.2
+PERIODS = {  # how often each job runs, in seconds
+    "snapshots": 300,
+    "model": 6 * 3600,
+}
+
+
+# --- Members' controls ------------------------------------------------------------------------
+
+
+def give_feedback(*, member: Member, kind: str, target_id: int) -> bool:
+    """ "Not interested" (a note) or "fewer like this" (a topic or author). Applied at once:
+    the member's current visit is dropped, so the next page is ranked with it."""
+    _, created = Feedback.objects.get_or_create(member=member, kind=kind, target_id=target_id)
+    forget_visits(member)
+    return created
+
+
+def withdraw_feedback(*, member: Member, kind: str, target_id: int) -> bool:
+    deleted, _ = Feedback.objects.filter(member=member, kind=kind, target_id=target_id).delete()
+    forget_visits(member)
+    return bool(deleted)
+
+
+def forget_visits(member: Member) -> None:
+    """Make the member's next Explore page rank afresh (visits are keyed by a version)."""
+    key = f"feed:version:{member.pk}"
+    if not cache.add(key, 1, None):
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, None)
+
+
+def choose_topics(*, member: Member, topic_ids: list[int]) -> list[int]:
+    """Replace the member's chosen (onboarding) topics; unknown ids are ignored."""
+    wanted = list(
+        Topic.objects.filter(pk__in=topic_ids[:MAX_CHOSEN_TOPICS]).values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        ChosenTopic.objects.filter(member=member).exclude(topic_id__in=wanted).delete()
+        ChosenTopic.objects.bulk_create(
+            [ChosenTopic(member=member, topic_id=topic_id) for topic_id in wanted],
+            ignore_conflicts=True,
+        )
+    forget_visits(member)
+    return wanted
+
+
+def set_personalized(*, member: Member, personalized: bool) -> None:
+    """Turn profiling on or off. Off drops what was learned about the member, too."""
+    Member.objects.filter(pk=member.pk).update(feed_personalized=personalized)
+    member.feed_personalized = personalized
+    if not personalized:
+        Profile.objects.filter(member=member).delete()
+    forget_visits(member)
+
+
+def record_shown(*, member: Member, note_ids: list[int]) -> None:
+    """Count the notes a page showed (so they are not shown again for ``SEEN_DAYS``)."""
+    if not note_ids:
+        return
+    day = timezone.now().date()
+    Impression.objects.bulk_create(
+        [Impression(member=member, note_id=note_id, day=day, shown=1) for note_id in note_ids],
+        update_conflicts=True,
+        unique_fields=["member", "note", "day"],
+        update_fields=["shown"],
+    )
+
+
+def record_dwell(*, member: Member, note_id: int, dwell_ms: int) -> None:
+    """Add reading time to today's impression of a note (kept per day, capped per report)."""
+    dwell_ms = max(0, min(dwell_ms, 10 * 60 * 1000))
+    day = timezone.now().date()
+    updated = Impression.objects.filter(member=member, note_id=note_id, day=day).update(
+        dwell_ms=F("dwell_ms") + dwell_ms
+    )
+    if not updated:
+        Impression.objects.bulk_create(
+            [Impression(member=member, note_id=note_id, day=day, dwell_ms=dwell_ms)],
+            ignore_conflicts=True,
+        )
+
+
+def expire_impressions() -> int:
+    """Delete impressions older than ``FEED_IMPRESSION_DAYS`` (declared retention)."""
+    cutoff = timezone.now().date() - timedelta(days=settings.FEED_IMPRESSION_DAYS)
+    deleted, _ = Impression.objects.filter(day__lt=cutoff).delete()
+    return deleted
+
+
+# --- Snapshots: trending and fresh ---------------------------------------------------------------
+
+
+def _public_published() -> Any:
+    return Note.objects.filter(
+        status=Note.Status.PUBLISHED,
+        visibility=Visibility.PUBLIC,
+        author__is_private=False,
+        author__is_active=True,
+    )
+
+
+def _scored_rows(notes: Any, limit: int) -> list[dict[str, Any]]:
+    """Notes scored by engagement velocity: weighted engagement over age, with gravity."""
+    now = timezone.now()
+    rows = list(
+        notes.order_by("-published_at").values(
+            "pk",
+            "language",
+            "author_id",
+            "published_at",
+            "like_count",
+            "collect_count",
+            "comment_count",
+        )[:50_000]
+    )
+    scored = []
+    for row in rows:
+        hours = max(0.0, (now - row["published_at"]).total_seconds() / 3600)
+        engagement = row["like_count"] + 2 * row["collect_count"] + 1.5 * row["comment_count"]
+        score = (engagement + 1) / (hours + 2) ** GRAVITY
+        scored.append((score, row))
+    scored.sort(key=lambda pair: (-pair[0], -pair[1]["pk"]))
+    top = scored[:limit]
+    topics = _topics_of([row["pk"] for _score, row in top])
+    return [
+        {
+            "id": row["pk"],
+            "score": round(score, 8),
+            "language": row["language"],
+            "author": row["author_id"],
+            "topics": topics.get(row["pk"], []),
+        }
+        for score, row in top
+    ]
+
+
+def _topics_of(note_ids: list[int]) -> dict[int, list[int]]:
+    from papercrane.notes.models import NoteTopic
+
+    topics: dict[int, list[int]] = defaultdict(list)
+    for note_id, topic_id in NoteTopic.objects.filter(note_id__in=note_ids).values_list(
+        "note_id", "topic_id"
+    ):
+        topics[note_id].append(topic_id)
+    return topics
+
+
+def refresh_snapshots() -> None:
+    """Trending (last ``TRENDING_DAYS``; all time when that is too quiet) and the fresh
+    notes of small creators (exploration)."""
+    public = _public_published()
+    since = timezone.now() - timedelta(days=TRENDING_DAYS)
+    recent = public.filter(published_at__gte=since)
+    trending = _scored_rows(recent, TRENDING_SIZE)
+    if len(trending) < TRENDING_SIZE // 10:
+        trending = _popular_rows(public, TRENDING_SIZE)
+    small = public.filter(
+        author__follower_count__lt=queries.SMALL_CREATOR_FOLLOWERS,
+        published_at__gte=timezone.now() - timedelta(days=FRESH_DAYS),
+    )
+    _save(queries.TRENDING, {"notes": trending})
+    _save(queries.FRESH, {"notes": _scored_rows(small, FRESH_SIZE)})
+
+
+def _popular_rows(notes: Any, limit: int) -> list[dict[str, Any]]:
+    engagement = F("like_count") + 2 * F("collect_count") + F("comment_count")
+    rows = list(
+        notes.annotate(engagement=engagement)
+        .order_by("-engagement", "-pk")
+        .values("pk", "language", "author_id", "engagement")[:limit]
+    )
+    topics = _topics_of([row["pk"] for row in rows])
+    return [
+        {
+            "id": row["pk"],
+            "score": float(row["engagement"]),
+            "language": row["language"],
+            "author": row["author_id"],
+            "topics": topics.get(row["pk"], []),
+        }
+        for row in rows
+    ]
+
+
+def _save(name: str, data: dict[str, Any]) -> None:
+    Snapshot.objects.update_or_create(name=name, defaults={"data": data})
+    cache.delete(f"feed:snapshot:{name}")
+
+
+# --- Co-engagement model and member profiles --------------------------------------------------
+
+
+def interactions(limit: int = MODEL_INTERACTIONS) -> learning.Interactions:
+    """The newest likes, collects and comments, one weighted row per (member, note)."""
+    counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    sources = [
+        Like.objects.values_list("member_id", "note_id"),
+        Collect.objects.values_list("member_id", "note_id"),
+        Comment.objects.values_list("author_id", "note_id"),
+    ]
+    for position, rows in enumerate(sources):
+        for pair in rows.order_by("-id")[:limit]:
+            counts[pair][position] = 1
+    if not counts:
+        return learning.Interactions(np.array([]), np.array([]), np.array([]))
+    pairs = np.array(list(counts), dtype=np.int64)
+    weights = np.array(
+        [
+            learning.engagement_weight(likes, collects, comments, 0)
+            for likes, collects, comments in counts.values()
+        ],
+        dtype=np.float64,
+    )
+    return learning.Interactions(pairs[:, 0], pairs[:, 1], weights)
+
+
+def refresh_neighbours() -> int:
+    """Learn the co-engagement weights and store each note's strongest neighbours."""
+    neighbours = learning.co_engagement(interactions())
+    with transaction.atomic():
+        Neighbours.objects.all().delete()
+        Neighbours.objects.bulk_create(
+            [Neighbours(note_id=note_id, items=items) for note_id, items in neighbours.items()],
+            batch_size=2000,
+        )
+    return len(neighbours)
+
+
+def refresh_profile(member_id: int) -> None:
+    """Recompute what Explore knows of one member (nothing when personalization is off)."""
+    member = Member.objects.filter(pk=member_id, is_active=True).first()
+    if member is None or not member.feed_personalized:
+        Profile.objects.filter(member_id=member_id).delete()
+        return
+    started = timezone.now()
+    engaged = queries.engagement_of(member_id)
+    Profile.objects.update_or_create(
+        member_id=member_id,
+        defaults={
+            "candidates": [list(row) for row in queries.co_engagement_candidates(engaged.weights)],
+            "social": queries.social_candidates(queries.followee_ids(member_id)),
+            "topics": queries.topic_affinity(engaged.weights),
+            "authors": queries.author_affinity(engaged.weights),
+            "engaged": engaged.kinds,
+            "computed_at": started,
+        },
+    )
+
+
+def refresh_profiles(member_ids: list[int] | None = None) -> int:
+    """Recompute the profiles of the given members (default: everyone who has one)."""
+    if member_ids is None:
+        member_ids = list(Profile.objects.values_list("member_id", flat=True))
+    for member_id in member_ids:
+        refresh_profile(member_id)
+    return len(member_ids)
+
+
+# --- The ranking model --------------------------------------------------------------------------
+
+
+def training_rows(member_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels: for each member, their newest ``HELD_OUT_SHARE`` of engagement
+    is hidden, candidates are generated and featurised from the rest exactly as a request
+    would, and a candidate is positive when the member engaged with it later."""
+    rows: list[list[float]] = []
+    labels: list[int] = []
+    for member_id in member_ids:
+        member = Member.objects.filter(pk=member_id).first()
+        if member is None:
+            continue
+        engaged = queries.engagement_of(member_id, limit=queries.RECENT_ENGAGEMENT)
+        ordered = list(engaged.weights)  # newest first (per kind)
+        held = set(ordered[: max(1, int(len(ordered) * HELD_OUT_SHARE))])
+        history = {k: v for k, v in engaged.weights.items() if k not in held}
+        if len(history) < 2:
+            continue
+        context, candidates = queries.training_candidates(member, history)
+        facts = queries.candidate_facts(member, candidates, context)
+        scale = queries.feature_scale(candidates, facts)
+        for note_id, fact in facts.items():
+            rows.append(queries.features(candidates[note_id], fact, context, scale))
+            labels.append(1 if note_id in held else 0)
+    return np.array(rows, dtype=np.float64), np.array(labels, dtype=np.int64)
+
+
+def train_ranker(member_limit: int = TRAINING_MEMBERS) -> dict[str, Any]:
+    """Fit the ranking model on members with enough engagement; keep the default weights
+    when there is too little to learn from."""
+    active = (
+        Like.objects.values("member_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=5)
+        .order_by("-n")
+        .values_list("member_id", flat=True)[:member_limit]
+    )
+    rows, labels = training_rows(list(active))
+    if len(labels) < 50 or labels.sum() < 10 or labels.sum() == len(labels):
+        data: dict[str, Any] = {"weights": {}, "rows": len(labels)}
+    else:
+        model = learning.fit_ranker(rows, labels)
+        data = {
+            "weights": model.weights,
+            "intercept": model.intercept,
+            "rows": len(labels),
+            "positives": int(labels.sum()),
+        }
+    _save(queries.RANKER, data)
+    return data
+
+
+def train() -> dict[str, float]:
+    """The whole refresh: snapshots, co-engagement, profiles, ranking model. Seconds each."""
+    timings = {}
+    for name, job in (
+        ("snapshots_s", refresh_snapshots),
+        ("neighbours_s", refresh_neighbours),
+        ("profiles_s", refresh_profiles),
+        ("ranker_s", train_ranker),
+    ):
+        started = time.perf_counter()
+        job()
+        timings[name] = round(time.perf_counter() - started, 2)
+    return timings
+
+
+def refresh_if_stale() -> None:
+    """Enqueue the jobs whose last run is older than their period (once per period). The
+    very first snapshots are computed at once."""
+    from papercrane.feed import tasks
+
+    computed = dict(Snapshot.objects.values_list("name", "computed_at"))
+    if queries.TRENDING not in computed:  # a new site: Explore must not start empty
+        refresh_snapshots()
+        computed[queries.TRENDING] = timezone.now()
+    now = timezone.now()
+    jobs = {
+        "snapshots": (queries.TRENDING, tasks.refresh_snapshots),
+        "model": (queries.RANKER, tasks.train_model),
+    }
+    for job, (snapshot, task) in jobs.items():
+        last = computed.get(snapshot)
+        period = PERIODS[job]
+        if last is not None and (now - last).total_seconds() < period:
+            continue
+        if cache.add(f"feed:job:{job}", 1, period):
+            transaction.on_commit(task.enqueue, robust=True)

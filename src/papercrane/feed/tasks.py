@@ -1,0 +1,25 @@
+"""Background work for feeds: the periodic refreshes and a member's profile."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from papercrane.feed import services
+
+
+@task()
+def refresh_snapshots() -> None:
+    services.refresh_snapshots()
+    services.expire_impressions()
+
+
+@task()
+def train_model() -> None:
+    services.refresh_neighbours()
+    services.refresh_profiles()
+    services.train_ranker()
+
+
+@task()
+def refresh_profile(member_id: int) -> None:
+    services.refresh_profile(member_id)
