@@ -45,7 +45,8 @@ from papercrane.notes.models import Note, NoteTopic
 
 SMALL_CREATOR_FOLLOWERS = 1_000
 FOLLOWING_DAYS = 14
-SEEN_DAYS = 7  # a note shown this recently is not shown again
+SEEN_DAYS = 7  # a note shown this recently comes after every note not shown yet
+SEEN_COST = 1_000.0
 SESSION_SECONDS = 30 * 60
 FEED_DEPTH = 200  # cards ranked per visit; the next visit ranks afresh
 AUTHOR_WINDOW = 4
@@ -236,6 +237,7 @@ class Context:
     fewer_topics: set[int] = field(default_factory=set)
     fewer_authors: set[int] = field(default_factory=set)
     excluded: set[int] = field(default_factory=set)
+    seen: set[int] = field(default_factory=set)
 
 
 def personalized(member: Member | None) -> bool:
@@ -256,7 +258,7 @@ def _context(viewer: Member | None) -> Context:
         ).values_list("note_id", flat=True)
     )
     context = Context(viewer, personal=personalized(viewer), language=viewer.language)
-    context.excluded = hidden | seen
+    context.excluded, context.seen = hidden, seen
     if not context.personal:
         return context
     fewer = Feedback.objects.filter(member=viewer).exclude(kind=Feedback.Kind.NOTE)
@@ -472,6 +474,8 @@ def rank_candidates(
         score = model.score(features(candidate, fact, context, scale))
         if fact.author_id in context.fewer_authors or set(fact.topics) & context.fewer_topics:
             score = _reduced(score)
+        if note_id in context.seen:
+            score -= SEEN_COST
         ranked.append(
             Ranked(
                 note_id,

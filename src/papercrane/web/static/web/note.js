@@ -23,3 +23,30 @@
     }, { passive: true });
   });
 })();
+
+// Reading time, for Explore (members with personalization on only): the time the page was
+// visible, sent once when it is hidden or left.
+(function () {
+  "use strict";
+  var note = document.querySelector("[data-dwell-note]");
+  if (!note) return;
+  var visibleSince = document.visibilityState === "visible" ? Date.now() : null;
+  var total = 0;
+  function pause() {
+    if (visibleSince !== null) { total += Date.now() - visibleSince; visibleSince = null; }
+  }
+  function send() {
+    pause();
+    if (total < 1000) return;
+    var body = JSON.stringify({ note_id: note.dataset.dwellNote, dwell_ms: Math.round(total) });
+    total = 0;
+    fetch("/api/v1/feeds/dwell", {
+      method: "POST", body: body, keepalive: true, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": note.dataset.csrf }
+    }).catch(function () {});
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") visibleSince = Date.now(); else send();
+  });
+  window.addEventListener("pagehide", send);
+})();
