@@ -21,12 +21,18 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(*, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Yield the base URL of a server started like ``make demo`` does, stopped afterwards."""
+def running_server(
+    *, workers: int = 1, env: dict[str, str] | None = None, fresh: bool = True
+) -> Iterator[str]:
+    """Yield the base URL of a server started like ``make demo`` does, stopped afterwards.
+    ``fresh``: in a new data dir; otherwise on the database ``env`` points at."""
     papercrane = str(Path(sys.executable).with_name("papercrane"))
     with tempfile.TemporaryDirectory(prefix="papercrane-bench-") as data_dir:
         child_env = {**os.environ, "PAPERCRANE_DATA_DIR": data_dir, **(env or {})}
-        subprocess.run([papercrane, "migrate", "--noinput", "-v", "0"], env=child_env, check=True)
+        if fresh:
+            subprocess.run(
+                [papercrane, "migrate", "--noinput", "-v", "0"], env=child_env, check=True
+            )
         port = _free_port()
         command = [
             papercrane,

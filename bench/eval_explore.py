@@ -67,7 +67,6 @@ def load(data: recsys.LastFm, split: recsys.Split) -> tuple[dict[int, Any], dict
 
     from papercrane.accounts import services as accounts
     from papercrane.accounts.models import Member
-    from papercrane.engagement import services as engagement
     from papercrane.notes.models import Note, NoteTopic, Topic
     from papercrane.notes.text import normalize_topic
 
@@ -123,18 +122,7 @@ def load(data: recsys.LastFm, split: recsys.Split) -> tuple[dict[int, Any], dict
             accounts.follow(member=members[user], target=members[friend])
     _log(f"follows in {time.perf_counter() - started:.0f} s")
     started = time.perf_counter()
-    train = split.train.tocsr()
-    for row, user in enumerate(split.users.tolist()):
-        start, end = train.indptr[row], train.indptr[row + 1]
-        columns, counts = train.indices[start:end], train.data[start:end]
-        if not len(columns):
-            continue
-        median = float(np.median(counts))
-        for column, count in zip(columns.tolist(), counts.tolist(), strict=True):
-            note = note_of[artists[column]]
-            engagement.like_note(member=members[user], note=note)
-            if count >= median:
-                engagement.collect_note(member=members[user], note=note)
+    _engage(split, members, note_of)
     _log(f"engagement in {time.perf_counter() - started:.0f} s")
     return members, {note.pk: artist for artist, note in note_of.items()}
 
@@ -154,6 +142,46 @@ def loaded() -> tuple[dict[int, Any], dict[int, int]] | None:
         "pk", "author__username"
     )
     return members, {pk: int(name.removeprefix("artist_")) for pk, name in notes}
+
+
+def _engage(split: recsys.Split, members: dict[int, Any], note_of: dict[int, Any]) -> None:
+    """Likes for every training pair, collects (into the default board) for the pairs a
+    member played at least as often as their median, inserted in bulk with the counters set
+    from the rows: through ``engagement.services`` each one would also notify the artist's
+    creator, and loading would take the better part of an hour."""
+    from django.db import connection, transaction
+
+    from papercrane.engagement import services as engagement
+    from papercrane.engagement.models import BoardEntry, Collect, Like
+
+    artists = split.items.tolist()
+    train = split.train.tocsr()
+    likes, collects = [], []
+    for row, user in enumerate(split.users.tolist()):
+        columns = train.indices[train.indptr[row] : train.indptr[row + 1]]
+        counts = train.data[train.indptr[row] : train.indptr[row + 1]]
+        if not len(columns):
+            continue
+        median = float(np.median(counts))
+        for column, count in zip(columns.tolist(), counts.tolist(), strict=True):
+            note_id = note_of[artists[column]].pk
+            likes.append(Like(member=members[user], note_id=note_id))
+            if count >= median:
+                collects.append(Collect(member=members[user], note_id=note_id))
+    with transaction.atomic():
+        Like.objects.bulk_create(likes, batch_size=5000)
+        Collect.objects.bulk_create(collects, batch_size=5000)
+        boards = {m.pk: engagement.default_board(m).pk for m in members.values()}
+        BoardEntry.objects.bulk_create(
+            (BoardEntry(board_id=boards[c.member.pk], collect=c) for c in collects),
+            batch_size=5000,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE notes_note SET like_count = (SELECT COUNT(*) FROM engagement_like l "
+                "WHERE l.note_id = notes_note.id), collect_count = (SELECT COUNT(*) FROM "
+                "engagement_collect c WHERE c.note_id = notes_note.id)"
+            )
 
 
 def pipeline_feeds(

@@ -31,7 +31,7 @@ from typing import Any
 
 from django.core import signing
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from papercrane.accounts.models import Follow, Member
@@ -52,9 +52,11 @@ FEED_DEPTH = 200  # cards ranked per visit; the next visit ranks afresh
 AUTHOR_WINDOW = 4
 TOPIC_WINDOW = 3
 TOPIC_REPEAT_COST = 0.15  # score lost per recent card sharing a topic
+RERANK_WINDOW = 60  # how far down the ranking the next card may come from
 SMALL_CREATOR_SHARE = 0.25  # at least this share of each page, when there are such notes
 BRIDGE_SHARE = 0.1  # and this share in the other language
 RECENT_ENGAGEMENT = 300  # engagements read to build or top up a member's profile
+CO_ENGAGEMENT_CANDIDATES = 300
 FEWER_LIKE_THIS = 0.3  # a topic or author the member asked to see less of keeps this share
 SUPPORTED_LANGUAGES = ("en", "zh-Hans")
 
@@ -141,7 +143,7 @@ def engagement_of(member_id: int, since: Any = None, limit: int = RECENT_ENGAGEM
 
 
 def co_engagement_candidates(
-    engaged: dict[int, float], limit: int = FEED_DEPTH * 2
+    engaged: dict[int, float], limit: int = CO_ENGAGEMENT_CANDIDATES
 ) -> list[tuple[int, float, int]]:
     """``(note_id, score, because)``: notes scored by the co-engagement weights of what the
     member engaged with; ``because`` is the engaged note that contributed most."""
@@ -360,10 +362,10 @@ def _global_candidates(context: Context, candidates: dict[int, Candidate]) -> No
     in_topics = [row for row in trending if set(row["topics"]) & set(top_topics)]
     other = [row for row in trending if context.language and _other_language(row, context)]
     groups = [
-        ("topic", in_topics[:150]),
-        ("trending", trending[:150]),
-        ("new_creator", snapshot(FRESH).get("notes", [])[:100]),
-        ("language", other[:50]),
+        ("topic", in_topics[:100]),
+        ("trending", trending[:100]),
+        ("new_creator", snapshot(FRESH).get("notes", [])[:60]),
+        ("language", other[:40]),
     ]
     for source, rows in groups:
         for row in rows:
@@ -389,9 +391,66 @@ class NoteFacts:
 def candidate_facts(
     viewer: Member | None, candidates: dict[int, Candidate], context: Context
 ) -> dict[int, NoteFacts]:
-    """What ranking needs of each candidate the viewer may see (visibility, blocks and mutes
-    applied here), in two queries."""
-    note_ids = [note_id for note_id in candidates if note_id not in context.excluded]
+    """What ranking needs of each candidate the viewer may see. Notes of the snapshots are
+    public by construction and carry their facts, so only blocks and mutes are checked for
+    them; the others (follows, co-engagement) are read with full visibility rules. The page
+    finally shown is checked once more (``explore``)."""
+    wanted = [note_id for note_id in candidates if note_id not in context.excluded]
+    known = _snapshot_facts()
+    hidden_authors = _hidden_authors(viewer)
+    facts = {
+        note_id: known[note_id]
+        for note_id in wanted
+        if note_id in known and known[note_id].author_id not in hidden_authors
+    }
+    facts.update(_read_facts(viewer, [n for n in wanted if n not in known]))
+    return facts
+
+
+def _hidden_authors(viewer: Member | None) -> set[int]:
+    """Authors whose notes the viewer must not be shown: blocked either way, muted, self."""
+    from papercrane.accounts.models import Block, Mute
+
+    if viewer is None:
+        return set()
+    blocks = Block.objects.filter(Q(blocker=viewer) | Q(blocked=viewer))
+    hidden = {b for pair in blocks.values_list("blocker_id", "blocked_id") for b in pair}
+    hidden.update(Mute.objects.filter(muter=viewer).values_list("muted_id", flat=True))
+    hidden.add(viewer.pk)
+    return hidden
+
+
+_facts_memo: dict[tuple[Any, ...], dict[int, NoteFacts]] = {}
+
+
+def _snapshot_facts() -> dict[int, NoteFacts]:
+    """The facts of the snapshots' notes, built once per process and snapshot version."""
+    key = tuple(snapshot(name).get("version") for name in (TRENDING, FRESH))
+    if key not in _facts_memo:
+        _facts_memo.clear()
+        _facts_memo[key] = _build_snapshot_facts()
+    return _facts_memo[key]
+
+
+def _build_snapshot_facts() -> dict[int, NoteFacts]:
+    facts = {}
+    for name in (TRENDING, FRESH):
+        for row in snapshot(name).get("notes", []):
+            facts[row["id"]] = NoteFacts(
+                row["author"],
+                row["language"],
+                row["published"],
+                row["engagement"],
+                row["followers"],
+                "",
+                row["topics"],
+            )
+    return facts
+
+
+def _read_facts(viewer: Member | None, note_ids: list[int]) -> dict[int, NoteFacts]:
+    if not note_ids:
+        return {}
     visible = note_queries.visible_notes(viewer).filter(
         pk__in=note_ids, status=Note.Status.PUBLISHED
     )
@@ -406,7 +465,6 @@ def candidate_facts(
         "collect_count",
         "comment_count",
         "author__follower_count",
-        "title",
     )
     facts = {
         pk: NoteFacts(
@@ -415,9 +473,9 @@ def candidate_facts(
             published.timestamp() if published else 0.0,
             likes + 2.0 * collects + 1.5 * comments,
             followers,
-            title,
+            "",
         )
-        for pk, author_id, language, published, likes, collects, comments, followers, title in rows
+        for pk, author_id, language, published, likes, collects, comments, followers in rows
     }
     for note_id, topic_id in NoteTopic.objects.filter(note_id__in=list(facts)).values_list(
         "note_id", "topic_id"
@@ -519,27 +577,26 @@ def _reason(candidate: Candidate, fact: NoteFacts, context: Context) -> Reason:
 def rerank(ranked: list[Ranked], depth: int = FEED_DEPTH) -> list[Ranked]:
     """Diversity and shares: greedily take the best remaining card, skipping an author shown
     within ``AUTHOR_WINDOW`` cards, charging for topics shown within ``TOPIC_WINDOW``, and
-    keeping each window of 20 cards at least ``SMALL_CREATOR_SHARE`` small creators and
+    keeping each page of 20 cards at least ``SMALL_CREATOR_SHARE`` small creators and
     ``BRIDGE_SHARE`` other-language notes when there are any."""
     remaining = list(ranked[: depth * 3])
     chosen: list[Ranked] = []
     while remaining and len(chosen) < depth:
-        recent_authors = (
-            {r.author_id for r in chosen[-AUTHOR_WINDOW + 1 :]} if AUTHOR_WINDOW > 1 else set()
-        )
-        recent_topics = [t for r in chosen[-TOPIC_WINDOW:] for t in r.topics]
+        recent_authors = {r.author_id for r in chosen[len(chosen) - AUTHOR_WINDOW + 1 :]}
+        recent_topics: dict[int, int] = defaultdict(int)
+        for shown in chosen[len(chosen) - TOPIC_WINDOW :]:
+            for topic in shown.topics:
+                recent_topics[topic] += 1
         need = _needed_share(chosen, remaining)
-        best_index, best_score = -1, -math.inf
-        for index, item in enumerate(remaining[:60]):
+        best_index, best_score = 0, -math.inf
+        for index, item in enumerate(remaining[:RERANK_WINDOW]):
+            if item.score <= best_score:
+                break  # sorted by score, and a repeat only costs: nothing below can win
             if item.author_id in recent_authors or (need and not need(item)):
                 continue
-            score = item.score - TOPIC_REPEAT_COST * sum(
-                recent_topics.count(t) for t in item.topics
-            )
+            score = item.score - TOPIC_REPEAT_COST * sum(recent_topics[t] for t in item.topics)
             if score > best_score:
                 best_index, best_score = index, score
-        if best_index < 0:  # every candidate near the top repeats an author: take the best
-            best_index = 0
         chosen.append(remaining.pop(best_index))
     return chosen
 
@@ -554,7 +611,7 @@ def _needed_share(chosen: list[Ranked], remaining: list[Ranked]) -> Any:
     ]
     for share, holds in shares:
         missing = math.ceil(share * 20) - sum(1 for r in window if holds(r))
-        if missing > 0 and missing >= left and any(holds(r) for r in remaining[:60]):
+        if missing > 0 and missing >= left and any(holds(r) for r in remaining[:RERANK_WINDOW]):
             return holds
     return None
 
@@ -603,7 +660,8 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
         cache.set(key, stored, SESSION_SECONDS)
     window = stored[offset : offset + limit]
     ids = [note_id for note_id, _reason in window]
-    notes = {n.pk: n for n in note_queries.for_cards(Note.objects.filter(pk__in=ids))}
+    visible = note_queries.visible_notes(viewer).filter(pk__in=ids, status=Note.Status.PUBLISHED)
+    notes = {n.pk: n for n in note_queries.for_cards(visible)}
     reasons = {note_id: Reason(*reason) for note_id, reason in window}
     page = [notes[note_id] for note_id in ids if note_id in notes]
     _fill_titles(reasons)

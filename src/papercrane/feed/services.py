@@ -38,6 +38,7 @@ MAX_CHOSEN_TOPICS = 20
 MODEL_INTERACTIONS = 2_000_000  # newest engagements the co-engagement model learns from
 TRAINING_MEMBERS = 2_000
 HELD_OUT_SHARE = 0.2
+STALENESS_CHECK_SECONDS = 30
 PERIODS = {  # how often each job runs, in seconds
     "snapshots": 300,
     "model": 6 * 3600,
@@ -144,17 +145,7 @@ def _public_published() -> Any:
 def _scored_rows(notes: Any, limit: int) -> list[dict[str, Any]]:
     """Notes scored by engagement velocity: weighted engagement over age, with gravity."""
     now = timezone.now()
-    rows = list(
-        notes.order_by("-published_at").values(
-            "pk",
-            "language",
-            "author_id",
-            "published_at",
-            "like_count",
-            "collect_count",
-            "comment_count",
-        )[:50_000]
-    )
+    rows = list(notes.order_by("-published_at").values(*FACTS)[:50_000])
     scored = []
     for row in rows:
         hours = max(0.0, (now - row["published_at"]).total_seconds() / 3600)
@@ -162,17 +153,38 @@ def _scored_rows(notes: Any, limit: int) -> list[dict[str, Any]]:
         score = (engagement + 1) / (hours + 2) ** GRAVITY
         scored.append((score, row))
     scored.sort(key=lambda pair: (-pair[0], -pair[1]["pk"]))
-    top = scored[:limit]
-    topics = _topics_of([row["pk"] for _score, row in top])
+    return _snapshot_rows(scored[:limit])
+
+
+# What a snapshot row carries of each note, so a request needs no query for it.
+FACTS = (
+    "pk",
+    "language",
+    "author_id",
+    "published_at",
+    "like_count",
+    "collect_count",
+    "comment_count",
+    "author__follower_count",
+)
+
+
+def _snapshot_rows(scored: list[tuple[float, dict[str, Any]]]) -> list[dict[str, Any]]:
+    topics = _topics_of([row["pk"] for _score, row in scored])
     return [
         {
             "id": row["pk"],
             "score": round(score, 8),
             "language": row["language"],
             "author": row["author_id"],
+            "followers": row["author__follower_count"],
+            "published": row["published_at"].timestamp(),
+            "engagement": row["like_count"]
+            + 2.0 * row["collect_count"]
+            + 1.5 * row["comment_count"],
             "topics": topics.get(row["pk"], []),
         }
-        for score, row in top
+        for score, row in scored
     ]
 
 
@@ -209,22 +221,13 @@ def _popular_rows(notes: Any, limit: int) -> list[dict[str, Any]]:
     rows = list(
         notes.annotate(engagement=engagement)
         .order_by("-engagement", "-pk")
-        .values("pk", "language", "author_id", "engagement")[:limit]
+        .values(*FACTS, "engagement")[:limit]
     )
-    topics = _topics_of([row["pk"] for row in rows])
-    return [
-        {
-            "id": row["pk"],
-            "score": float(row["engagement"]),
-            "language": row["language"],
-            "author": row["author_id"],
-            "topics": topics.get(row["pk"], []),
-        }
-        for row in rows
-    ]
+    return _snapshot_rows([(float(row["engagement"]), row) for row in rows])
 
 
 def _save(name: str, data: dict[str, Any]) -> None:
+    data["version"] = time.time()  # processes rebuild what they derive from it
     Snapshot.objects.update_or_create(name=name, defaults={"data": data})
     cache.delete(f"feed:snapshot:{name}")
 
@@ -371,6 +374,8 @@ def refresh_if_stale() -> None:
     very first snapshots are computed at once."""
     from papercrane.feed import tasks
 
+    if not cache.add("feed:checked", 1, STALENESS_CHECK_SECONDS):
+        return
     computed = dict(Snapshot.objects.values_list("name", "computed_at"))
     if queries.TRENDING not in computed:  # a new site: Explore must not start empty
         refresh_snapshots()
