@@ -42,16 +42,14 @@ def _log(message: str) -> None:
     print(f"[eval explore {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _artist_topics(data: recsys.LastFm, split: recsys.Split) -> dict[int, list[str]]:
-    """Each artist's most used tags, from tag assignments on training pairs only."""
-    train = split.train.tocoo()
-    in_train = {
-        (int(split.users[r]), int(split.items[c]))
-        for r, c in zip(train.row, train.col, strict=True)
-    }
+def _artist_topics(data: recsys.LastFm) -> dict[int, list[str]]:
+    """Each artist's most used tags, from members who do not listen to it. A member's tags
+    on artists they listen to say what *they* listen to: as the artist's topics they would
+    leak held-out listening into topic affinity (for the ranker's training and the test)."""
+    listened = set(zip(data.plays.user.tolist(), data.plays.artist.tolist(), strict=True))
     counts: dict[int, Counter[int]] = defaultdict(Counter)
     for row in data.tagged:
-        if (row.user, row.artist) in in_train:
+        if (row.user, row.artist) not in listened:
             counts[row.artist][row.tag] += 1
     return {
         artist: [
@@ -61,7 +59,9 @@ def _artist_topics(data: recsys.LastFm, split: recsys.Split) -> dict[int, list[s
     }
 
 
-def load(data: recsys.LastFm, split: recsys.Split) -> tuple[dict[int, Any], dict[int, int]]:
+def load(
+    data: recsys.LastFm, split: recsys.Split, seed: int
+) -> tuple[dict[int, Any], dict[int, int]]:
     """Members by Last.fm user id, and note id -> artist id."""
     from django.contrib.auth.hashers import make_password
 
@@ -100,7 +100,7 @@ def load(data: recsys.LastFm, split: recsys.Split) -> tuple[dict[int, Any], dict
         batch_size=2000,
     )
     note_of = {artist: note for artist, note in zip(artists, notes, strict=True)}
-    topics_of = _artist_topics(data, split)
+    topics_of = _artist_topics(data)
     topic_rows: dict[str, Topic] = {}
     for names in topics_of.values():
         for name in names:
@@ -110,6 +110,8 @@ def load(data: recsys.LastFm, split: recsys.Split) -> tuple[dict[int, Any], dict
     Topic.objects.bulk_create(topic_rows.values(), batch_size=2000)
     links = []
     for artist, names in topics_of.items():
+        if artist not in note_of:  # tagged, but not in the catalogue
+            continue
         keys = list(dict.fromkeys(normalize_topic(name[:30]) for name in names))
         for position, key in enumerate(k for k in keys if k in topic_rows):
             links.append(NoteTopic(note=note_of[artist], topic=topic_rows[key], position=position))
@@ -122,7 +124,7 @@ def load(data: recsys.LastFm, split: recsys.Split) -> tuple[dict[int, Any], dict
             accounts.follow(member=members[user], target=members[friend])
     _log(f"follows in {time.perf_counter() - started:.0f} s")
     started = time.perf_counter()
-    _engage(split, members, note_of)
+    _engage(split, members, note_of, seed)
     _log(f"engagement in {time.perf_counter() - started:.0f} s")
     return members, {note.pk: artist for artist, note in note_of.items()}
 
@@ -144,7 +146,9 @@ def loaded() -> tuple[dict[int, Any], dict[int, int]] | None:
     return members, {pk: int(name.removeprefix("artist_")) for pk, name in notes}
 
 
-def _engage(split: recsys.Split, members: dict[int, Any], note_of: dict[int, Any]) -> None:
+def _engage(
+    split: recsys.Split, members: dict[int, Any], note_of: dict[int, Any], seed: int
+) -> None:
     """Likes for every training pair, collects (into the default board) for the pairs a
     member played at least as often as their median, inserted in bulk with the counters set
     from the rows: through ``engagement.services`` each one would also notify the artist's
@@ -168,6 +172,9 @@ def _engage(split: recsys.Split, members: dict[int, Any], note_of: dict[int, Any
             likes.append(Like(member=members[user], note_id=note_id))
             if count >= median:
                 collects.append(Collect(member=members[user], note_id=note_id))
+    # Listening has no time: engagement arrives in random order, so "newest" means nothing.
+    order = np.random.default_rng(seed).permutation(len(likes))
+    likes = [likes[i] for i in order]
     with transaction.atomic():
         Like.objects.bulk_create(likes, batch_size=5000)
         Collect.objects.bulk_create(collects, batch_size=5000)
@@ -227,7 +234,7 @@ def main(argv: list[str]) -> int:
 
         started = time.perf_counter()
         reused = loaded()
-        members, artist_of = reused or load(data, split)
+        members, artist_of = reused or load(data, split, args.seed)
         load_s = None if reused else round(time.perf_counter() - started, 1)
         started = time.perf_counter()
         timings = services.train()

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 from django.core import signing
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
@@ -46,18 +47,18 @@ from papercrane.notes.models import Note, NoteTopic
 SMALL_CREATOR_FOLLOWERS = 1_000
 FOLLOWING_DAYS = 14
 SEEN_DAYS = 7  # a note shown this recently comes after every note not shown yet
-SEEN_COST = 1_000.0
+SEEN_COST = 2.0
 SESSION_SECONDS = 30 * 60
 FEED_DEPTH = 200  # cards ranked per visit; the next visit ranks afresh
 AUTHOR_WINDOW = 4
 TOPIC_WINDOW = 3
-TOPIC_REPEAT_COST = 0.15  # score lost per recent card sharing a topic
+TOPIC_REPEAT_COST = 0.01  # score (a share of the ranking) lost per recent card sharing a topic
 RERANK_WINDOW = 60  # how far down the ranking the next card may come from
 SMALL_CREATOR_SHARE = 0.25  # at least this share of each page, when there are such notes
 BRIDGE_SHARE = 0.1  # and this share in the other language
 RECENT_ENGAGEMENT = 300  # engagements read to build or top up a member's profile
 CO_ENGAGEMENT_CANDIDATES = 300
-FEWER_LIKE_THIS = 0.3  # a topic or author the member asked to see less of keeps this share
+FEWER_LIKE_THIS_COST = 1.0  # a topic or creator the member wants fewer of: after the rest
 SUPPORTED_LANGUAGES = ("en", "zh-Hans")
 
 TRENDING = "trending"
@@ -143,13 +144,21 @@ def engagement_of(member_id: int, since: Any = None, limit: int = RECENT_ENGAGEM
 
 
 def co_engagement_candidates(
-    engaged: dict[int, float], limit: int = CO_ENGAGEMENT_CANDIDATES
+    engaged: dict[int, float],
+    limit: int = CO_ENGAGEMENT_CANDIDATES,
+    model: dict[int, list[tuple[int, float]]] | None = None,
 ) -> list[tuple[int, float, int]]:
     """``(note_id, score, because)``: notes scored by the co-engagement weights of what the
-    member engaged with; ``because`` is the engaged note that contributed most."""
+    member engaged with (positive scores only); ``because`` is the engaged note that
+    contributed most. ``model``: weights in memory instead of the stored ``Neighbours``."""
     scores: dict[int, float] = defaultdict(float)
     best: dict[int, tuple[float, int]] = {}
-    rows = Neighbours.objects.filter(note_id__in=list(engaged)).values_list("note_id", "items")
+    if model is None:
+        rows: Iterable[tuple[int, Any]] = Neighbours.objects.filter(
+            note_id__in=list(engaged)
+        ).values_list("note_id", "items")
+    else:
+        rows = [(note_id, model[note_id]) for note_id in engaged if note_id in model]
     for source, items in rows:
         strength = engaged[source]
         for note_id, weight in items:
@@ -160,7 +169,11 @@ def co_engagement_candidates(
     for note_id in engaged:
         scores.pop(note_id, None)
     ranked = sorted(scores.items(), key=lambda item: -item[1])[:limit]
-    return [(note_id, round(score, 6), best[note_id][1]) for note_id, score in ranked]
+    return [
+        (note_id, round(score, 6), best[note_id][1])
+        for note_id, score in ranked
+        if score > 0 and note_id in best
+    ]
 
 
 def followee_ids(member_id: int) -> list[int]:
@@ -214,11 +227,18 @@ def snapshot(name: str) -> dict[str, Any]:
     return data
 
 
+_ranker_memo: dict[Any, learning.Ranker] = {}
+
+
 def ranker() -> learning.Ranker:
+    """The trained ranking model (parsed once per process and version), or the default."""
     data = snapshot(RANKER)
-    if not data.get("weights"):
-        return learning.Ranker.default()
-    return learning.Ranker(data["weights"], float(data.get("intercept", 0.0)))
+    if not data.get("trees"):
+        return learning.Ranker()
+    if data.get("version") not in _ranker_memo:
+        _ranker_memo.clear()
+        _ranker_memo[data.get("version")] = learning.Ranker(trees=data["trees"])
+    return _ranker_memo[data.get("version")]
 
 
 # --- Explore -------------------------------------------------------------------------------
@@ -297,17 +317,18 @@ def _followed_candidates(context: Context, candidates: dict[int, Candidate]) -> 
 
 
 def training_candidates(
-    member: Member, history: dict[int, float]
+    member: Member, history: dict[int, float], model: dict[int, list[tuple[int, float]]]
 ) -> tuple[Context, dict[int, Candidate]]:
     """The candidates a request would gather for ``member`` had they engaged with
-    ``history`` only (for training the ranker on what they engaged with next)."""
+    ``history`` only, co-engagement coming from ``model`` (learned without what the member
+    engaged with next), for training the ranker on what they engaged with next."""
     context = Context(member, personal=True, language=member.language)
     context.followees = set(followee_ids(member.pk))
     context.topics = topic_affinity(history)
     context.authors = author_affinity(history)
     context.excluded = set(history)
     candidates: dict[int, Candidate] = {}
-    for note_id, score, because in co_engagement_candidates(history):
+    for note_id, score, because in co_engagement_candidates(history, model=model):
         candidate = _add(candidates, note_id, "co")
         candidate.co_score, candidate.because = score, because
     _rank_co_engagement(candidates)
@@ -522,16 +543,23 @@ def feature_scale(
 def rank_candidates(
     viewer: Member | None, context: Context, candidates: dict[int, Candidate]
 ) -> list[Ranked]:
-    """Candidates the viewer may see and has not seen, scored by the ranking model."""
+    """Candidates the viewer may see, best first. Scores are positions in the model's order
+    scaled to (0, 1], so the re-ranking's costs mean the same whatever the model; a topic
+    or creator the member wants fewer of, then notes already shown, go below everything."""
     facts = candidate_facts(viewer, candidates, context)
     scale = feature_scale(candidates, facts)
-    model = ranker() if context.personal else learning.Ranker.default()
+    model = ranker() if context.personal else learning.Ranker()
+    ids = list(facts)
+    rows = np.array([features(candidates[n], facts[n], context, scale) for n in ids])
+    order: list[int] = (
+        np.lexsort((-np.array(ids, dtype=np.int64), -model.scores(rows))).tolist() if ids else []
+    )
     ranked = []
-    for note_id, fact in facts.items():
-        candidate = candidates[note_id]
-        score = model.score(features(candidate, fact, context, scale))
+    for position, index in enumerate(order):
+        note_id, fact = ids[index], facts[ids[index]]
+        score = 1.0 - position / len(ids)
         if fact.author_id in context.fewer_authors or set(fact.topics) & context.fewer_topics:
-            score = _reduced(score)
+            score -= FEWER_LIKE_THIS_COST
         if note_id in context.seen:
             score -= SEEN_COST
         ranked.append(
@@ -542,16 +570,11 @@ def rank_candidates(
                 fact.topics,
                 fact.author_followers < SMALL_CREATOR_FOLLOWERS,
                 _other_language({"language": fact.language}, context),
-                _reason(candidate, fact, context),
+                _reason(candidates[note_id], fact, context),
             )
         )
     ranked.sort(key=lambda r: (-r.score, -r.note_id))
     return ranked
-
-
-def _reduced(score: float) -> float:
-    """ "Fewer like this": keep the note far down, whatever its score's sign."""
-    return score - abs(score) * (1 - FEWER_LIKE_THIS) - 10.0
 
 
 def _reason(candidate: Candidate, fact: NoteFacts, context: Context) -> Reason:

@@ -36,7 +36,8 @@ FRESH_SIZE = 300
 GRAVITY = 1.2  # how fast trending forgets: engagement / (age in hours + 2) ** GRAVITY
 MAX_CHOSEN_TOPICS = 20
 MODEL_INTERACTIONS = 2_000_000  # newest engagements the co-engagement model learns from
-TRAINING_MEMBERS = 2_000
+TRAINING_MEMBERS = 600
+MIN_TRAINING_MEMBERS = 20  # fewer, and the default ranking stays
 HELD_OUT_SHARE = 0.2
 STALENESS_CHECK_SECONDS = 30
 PERIODS = {  # how often each job runs, in seconds
@@ -304,52 +305,71 @@ def refresh_profiles(member_ids: list[int] | None = None) -> int:
 # --- The ranking model --------------------------------------------------------------------------
 
 
-def training_rows(member_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Features and labels: for each member, their newest ``HELD_OUT_SHARE`` of engagement
-    is hidden, candidates are generated and featurised from the rest exactly as a request
-    would, and a candidate is positive when the member engaged with it later."""
-    rows: list[list[float]] = []
-    labels: list[int] = []
+def _held_out(member_ids: list[int]) -> dict[int, tuple[dict[int, float], set[int]]]:
+    """Per member: the engagement kept as history, and the newest ``HELD_OUT_SHARE`` hidden."""
+    split = {}
     for member_id in member_ids:
-        member = Member.objects.filter(pk=member_id).first()
-        if member is None:
-            continue
-        engaged = queries.engagement_of(member_id, limit=queries.RECENT_ENGAGEMENT)
-        ordered = list(engaged.weights)  # newest first (per kind)
+        engaged = queries.engagement_of(member_id)
+        ordered = list(engaged.weights)  # newest first
         held = set(ordered[: max(1, int(len(ordered) * HELD_OUT_SHARE))])
         history = {k: v for k, v in engaged.weights.items() if k not in held}
-        if len(history) < 2:
-            continue
-        context, candidates = queries.training_candidates(member, history)
-        facts = queries.candidate_facts(member, candidates, context)
+        if len(history) >= 2:
+            split[member_id] = (history, held)
+    return split
+
+
+def _without(data: learning.Interactions, hidden: set[tuple[int, int]]) -> learning.Interactions:
+    keep = np.array(
+        [
+            (m, n) not in hidden
+            for m, n in zip(data.members.tolist(), data.notes.tolist(), strict=True)
+        ],
+        dtype=bool,
+    )
+    return learning.Interactions(data.members[keep], data.notes[keep], data.weights[keep])
+
+
+def training_rows(member_ids: list[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Features and labels: for each member, their newest ``HELD_OUT_SHARE`` of engagement
+    is hidden, and a co-engagement model is learned without those pairs (or it would
+    already know them); candidates are then generated and featurised from the rest as a
+    request would, and a candidate is positive when the member engaged with it later."""
+    split = _held_out(member_ids)
+    hidden = {(member_id, note_id) for member_id, (_h, held) in split.items() for note_id in held}
+    model = learning.co_engagement(_without(interactions(), hidden))
+    rows: list[list[float]] = []
+    labels: list[int] = []
+    groups: list[int] = []
+    members = Member.objects.in_bulk(list(split))
+    for member_id, (history, held) in split.items():
+        context, candidates = queries.training_candidates(members[member_id], history, model)
+        facts = queries.candidate_facts(members[member_id], candidates, context)
+        if not any(note_id in held for note_id in facts):
+            continue  # nothing to learn the order from
         scale = queries.feature_scale(candidates, facts)
         for note_id, fact in facts.items():
             rows.append(queries.features(candidates[note_id], fact, context, scale))
             labels.append(1 if note_id in held else 0)
-    return np.array(rows, dtype=np.float64), np.array(labels, dtype=np.int64)
+        groups.append(len(facts))
+    return np.array(rows, dtype=np.float64), np.array(labels, dtype=np.int64), groups
 
 
-def train_ranker(member_limit: int = TRAINING_MEMBERS) -> dict[str, Any]:
-    """Fit the ranking model on members with enough engagement; keep the default weights
-    when there is too little to learn from."""
-    active = (
+def train_ranker(member_limit: int = TRAINING_MEMBERS, seed: int = 0) -> dict[str, Any]:
+    """Fit the ranking model on a sample of members with enough engagement; keep the
+    default ranking when there is too little to learn from."""
+    eligible = list(
         Like.objects.values("member_id")
         .annotate(n=Count("id"))
         .filter(n__gte=5)
-        .order_by("-n")
-        .values_list("member_id", flat=True)[:member_limit]
+        .values_list("member_id", flat=True)
     )
-    rows, labels = training_rows(list(active))
-    if len(labels) < 50 or labels.sum() < 10 or labels.sum() == len(labels):
-        data: dict[str, Any] = {"weights": {}, "rows": len(labels)}
-    else:
-        model = learning.fit_ranker(rows, labels)
-        data = {
-            "weights": model.weights,
-            "intercept": model.intercept,
-            "rows": len(labels),
-            "positives": int(labels.sum()),
-        }
+    rng = np.random.default_rng(seed)
+    sample = [int(m) for m in rng.permutation(eligible)[:member_limit]] if eligible else []
+    rows, labels, groups = training_rows(sample)
+    data: dict[str, Any] = {"rows": len(labels), "members": len(groups)}
+    if len(groups) >= MIN_TRAINING_MEMBERS:
+        data["trees"] = learning.fit_ranker(rows, labels, groups, seed).trees
+        data["positives"] = int(labels.sum())
     _save(queries.RANKER, data)
     return data
 
