@@ -25,7 +25,8 @@ def test_ranker_learns_which_feature_orders_what_members_engage_with() -> None:
     topic = learning.FEATURES.index("topic")
     rows = rng.random((3000, len(learning.FEATURES)))
     labels = (rows[:, topic] > 0.8).astype(int)  # members engage with what matches their topics
-    model = learning.fit_ranker(rows, labels, groups=[100] * 30)
+    model, quality = learning.fit_ranker(rows, labels, groups=[100] * 30)
+    assert model.weights["topic"] > 0 and quality > 0.9
     fresh = rng.random((200, len(learning.FEATURES)))
     best = np.argsort(-model.scores(fresh))[:20]
     assert (fresh[best, topic] > 0.8).mean() > 0.9

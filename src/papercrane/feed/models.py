@@ -94,8 +94,7 @@ class Snapshot(models.Model):
 
 class Profile(models.Model):
     """What Explore learned about a member, recomputed by a task after they engage:
-    ``candidates`` ``[[note_id, score, because_note_id], …]`` from co-engagement, ``social``
-    ``{note_id: count}`` (notes people they follow engaged with), ``topics`` / ``authors``
+    ``candidates`` ``[[note_id, score, because_note_id], …]`` from co-engagement, ``topics`` / ``authors``
     ``{id: weight}`` affinities and ``engaged`` ``{note_id: kind}`` (never shown again).
     Engagement newer than ``computed_at`` is folded in by the request itself, so the feed
     adapts at once."""
@@ -104,7 +103,6 @@ class Profile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     candidates = models.JSONField(default=list)
-    social = models.JSONField(default=dict)
     topics = models.JSONField(default=dict)
     authors = models.JSONField(default=dict)
     engaged = models.JSONField(default=dict)

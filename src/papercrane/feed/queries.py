@@ -52,7 +52,7 @@ SESSION_SECONDS = 30 * 60
 FEED_DEPTH = 200  # cards ranked per visit; the next visit ranks afresh
 AUTHOR_WINDOW = 4
 TOPIC_WINDOW = 3
-TOPIC_REPEAT_COST = 0.01  # score (a share of the ranking) lost per recent card sharing a topic
+TOPIC_REPEAT_COST = 0.002  # score (a share of the ranking) lost per recent card sharing a topic
 RERANK_WINDOW = 60  # how far down the ranking the next card may come from
 SMALL_CREATOR_SHARE = 0.25  # at least this share of each page, when there are such notes
 BRIDGE_SHARE = 0.1  # and this share in the other language
@@ -107,6 +107,8 @@ class Ranked:
 class Engagement:
     weights: dict[int, float]  # note id -> weight, newest engagement first
     kinds: dict[int, str]  # note id -> the strongest kind: collected > commented > liked
+    counted: dict[int, float] = field(default_factory=dict)  # what it adds to the note's
+    # engagement count (``NoteFacts.engagement``)
 
 
 def engagement_of(member_id: int, since: Any = None, limit: int = RECENT_ENGAGEMENT) -> Engagement:
@@ -129,7 +131,7 @@ def engagement_of(member_id: int, since: Any = None, limit: int = RECENT_ENGAGEM
         dwell = dwell.filter(day__gte=since.date())
     for note_id, dwell_ms in dwell.values_list("note_id", "dwell_ms")[:limit]:
         counts[note_id]["dwell"] = dwell_ms
-    weights, kinds = {}, {}
+    weights, kinds, counted = {}, {}, {}
     for note_id in sorted(counts, key=lambda n: latest.get(n) or timezone.now(), reverse=True):
         kind_counts = counts[note_id]
         weights[note_id] = learning.engagement_weight(
@@ -140,7 +142,12 @@ def engagement_of(member_id: int, since: Any = None, limit: int = RECENT_ENGAGEM
         )
         strongest = [k for k in ("collected", "commented", "liked") if kind_counts[k]]
         kinds[note_id] = strongest[0] if strongest else "liked"
-    return Engagement(weights, kinds)
+        counted[note_id] = (
+            min(kind_counts["liked"], 1)
+            + 2.0 * min(kind_counts["collected"], 1)
+            + 1.5 * kind_counts["commented"]
+        )
+    return Engagement(weights, kinds, counted)
 
 
 def co_engagement_candidates(
@@ -177,7 +184,9 @@ def co_engagement_candidates(
 
 
 def followee_ids(member_id: int) -> list[int]:
-    return list(Follow.objects.filter(follower_id=member_id).values_list("followee_id", flat=True))
+    """Whom the member follows, most recently followed first."""
+    follows = Follow.objects.filter(follower_id=member_id).order_by("-id")
+    return list(follows.values_list("followee_id", flat=True))
 
 
 def social_candidates(followees: list[int], limit: int = 100) -> dict[int, int]:
@@ -187,7 +196,7 @@ def social_candidates(followees: list[int], limit: int = 100) -> dict[int, int]:
     since = timezone.now() - timedelta(days=FOLLOWING_DAYS)
     counts: dict[int, int] = defaultdict(int)
     for model in (Like, Collect):
-        rows = model.objects.filter(member_id__in=followees[:500], created_at__gte=since)
+        rows = model.objects.filter(member_id__in=followees[:200], created_at__gte=since)
         for note_id in rows.order_by("-id").values_list("note_id", flat=True)[: limit * 5]:
             counts[note_id] += 1
     return dict(sorted(counts.items(), key=lambda item: -item[1])[:limit])
@@ -227,18 +236,9 @@ def snapshot(name: str) -> dict[str, Any]:
     return data
 
 
-_ranker_memo: dict[Any, learning.Ranker] = {}
-
-
 def ranker() -> learning.Ranker:
-    """The trained ranking model (parsed once per process and version), or the default."""
-    data = snapshot(RANKER)
-    if not data.get("trees"):
-        return learning.Ranker()
-    if data.get("version") not in _ranker_memo:
-        _ranker_memo.clear()
-        _ranker_memo[data.get("version")] = learning.Ranker(trees=data["trees"])
-    return _ranker_memo[data.get("version")]
+    """The trained ranking model, or the default weights before the first training."""
+    return learning.Ranker(snapshot(RANKER).get("weights"))
 
 
 # --- Explore -------------------------------------------------------------------------------
@@ -252,6 +252,7 @@ class Context:
     personal: bool
     language: str = ""
     followees: set[int] = field(default_factory=set)
+    recent_followees: list[int] = field(default_factory=list)  # most recently followed first
     topics: dict[int, float] = field(default_factory=dict)
     authors: dict[int, float] = field(default_factory=dict)
     kinds: dict[int, str] = field(default_factory=dict)
@@ -286,7 +287,8 @@ def _context(viewer: Member | None) -> Context:
     fewer = Feedback.objects.filter(member=viewer).exclude(kind=Feedback.Kind.NOTE)
     for kind, target in fewer.values_list("kind", "target_id"):
         (context.fewer_topics if kind == Feedback.Kind.TOPIC else context.fewer_authors).add(target)
-    context.followees = set(followee_ids(viewer.pk))
+    context.recent_followees = followee_ids(viewer.pk)
+    context.followees = set(context.recent_followees)
     context.chosen = set(
         ChosenTopic.objects.filter(member=viewer).values_list("topic_id", flat=True)
     )
@@ -323,7 +325,8 @@ def training_candidates(
     ``history`` only, co-engagement coming from ``model`` (learned without what the member
     engaged with next), for training the ranker on what they engaged with next."""
     context = Context(member, personal=True, language=member.language)
-    context.followees = set(followee_ids(member.pk))
+    context.recent_followees = followee_ids(member.pk)
+    context.followees = set(context.recent_followees)
     context.topics = topic_affinity(history)
     context.authors = author_affinity(history)
     context.excluded = set(history)
@@ -332,7 +335,7 @@ def training_candidates(
         candidate = _add(candidates, note_id, "co")
         candidate.co_score, candidate.because = score, because
     _rank_co_engagement(candidates)
-    for note_id, count in social_candidates(list(context.followees)).items():
+    for note_id, count in social_candidates(context.recent_followees).items():
         _add(candidates, note_id, "friends").social = count
     _followed_candidates(context, candidates)
     _global_candidates(context, candidates)
@@ -357,8 +360,8 @@ def _personal_candidates(context: Context) -> dict[int, Candidate]:
             if candidate.because is None:
                 candidate.because = because
     _rank_co_engagement(candidates)
-    for note_id, count in (profile.social if profile else {}).items():
-        add(int(note_id), "friends").social = count
+    for note_id, count in social_candidates(context.recent_followees).items():
+        add(note_id, "friends").social = count  # read now: a friend's like counts at once
     context.topics = {int(k): v for k, v in (profile.topics if profile else {}).items()}
     context.authors = {int(k): v for k, v in (profile.authors if profile else {}).items()}
     if fresh.weights:

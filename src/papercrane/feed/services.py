@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -284,7 +285,6 @@ def refresh_profile(member_id: int) -> None:
         member_id=member_id,
         defaults={
             "candidates": [list(row) for row in queries.co_engagement_candidates(engaged.weights)],
-            "social": queries.social_candidates(queries.followee_ids(member_id)),
             "topics": queries.topic_affinity(engaged.weights),
             "authors": queries.author_affinity(engaged.weights),
             "engaged": engaged.kinds,
@@ -305,17 +305,43 @@ def refresh_profiles(member_ids: list[int] | None = None) -> int:
 # --- The ranking model --------------------------------------------------------------------------
 
 
-def _held_out(member_ids: list[int]) -> dict[int, tuple[dict[int, float], set[int]]]:
-    """Per member: the engagement kept as history, and the newest ``HELD_OUT_SHARE`` hidden."""
+@dataclass
+class HeldOut:
+    history: dict[int, float]  # note id -> weight: what the member engaged with before
+    held: dict[int, float]  # note id -> what their later engagement added to its count
+
+
+def _held_out(member_ids: list[int], seed: int) -> dict[int, HeldOut]:
+    """Per member: a random ``HELD_OUT_SHARE`` of their engagement hidden, the rest kept as
+    history. Random rather than the newest: engagement imported or made in bursts shares
+    its times, and the newest would then be whatever was written last."""
+    rng = np.random.default_rng(seed)
     split = {}
     for member_id in member_ids:
         engaged = queries.engagement_of(member_id)
-        ordered = list(engaged.weights)  # newest first
-        held = set(ordered[: max(1, int(len(ordered) * HELD_OUT_SHARE))])
+        ordered = [int(n) for n in rng.permutation(list(engaged.weights))]
+        held = ordered[: max(1, int(len(ordered) * HELD_OUT_SHARE))]
         history = {k: v for k, v in engaged.weights.items() if k not in held}
         if len(history) >= 2:
-            split[member_id] = (history, held)
+            split[member_id] = HeldOut(history, {k: engaged.counted[k] for k in held})
     return split
+
+
+def _as_before(
+    facts: dict[int, queries.NoteFacts], scale: dict[str, float], held: dict[int, float]
+) -> None:
+    """Take the member's own later engagement out of the counts of the notes they engaged
+    with later: the model must learn from what a request would have seen, and a note's
+    count including the very engagement it is asked to predict is the strongest of leaks."""
+    for note_id, added in held.items():
+        fact = facts.get(note_id)
+        if fact is None:
+            continue
+        before = max(0.0, fact.engagement - added)
+        trending = scale.get(f"t{note_id}")
+        if trending:
+            scale[f"t{note_id}"] = trending * (before + 1) / (fact.engagement + 1)
+        facts[note_id] = replace(fact, engagement=before)
 
 
 def _without(data: learning.Interactions, hidden: set[tuple[int, int]]) -> learning.Interactions:
@@ -329,27 +355,32 @@ def _without(data: learning.Interactions, hidden: set[tuple[int, int]]) -> learn
     return learning.Interactions(data.members[keep], data.notes[keep], data.weights[keep])
 
 
-def training_rows(member_ids: list[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def training_rows(
+    member_ids: list[int], seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Features and labels: for each member, their newest ``HELD_OUT_SHARE`` of engagement
     is hidden, and a co-engagement model is learned without those pairs (or it would
     already know them); candidates are then generated and featurised from the rest as a
     request would, and a candidate is positive when the member engaged with it later."""
-    split = _held_out(member_ids)
-    hidden = {(member_id, note_id) for member_id, (_h, held) in split.items() for note_id in held}
+    split = _held_out(member_ids, seed)
+    hidden = {(member_id, note_id) for member_id, part in split.items() for note_id in part.held}
     model = learning.co_engagement(_without(interactions(), hidden))
     rows: list[list[float]] = []
     labels: list[int] = []
     groups: list[int] = []
     members = Member.objects.in_bulk(list(split))
-    for member_id, (history, held) in split.items():
-        context, candidates = queries.training_candidates(members[member_id], history, model)
-        facts = queries.candidate_facts(members[member_id], candidates, context)
-        if not any(note_id in held for note_id in facts):
+    for member_id, part in split.items():
+        member = members[member_id]
+        context, candidates = queries.training_candidates(member, part.history, model)
+        facts = queries.candidate_facts(member, candidates, context)
+        if not any(note_id in part.held for note_id in facts):
             continue  # nothing to learn the order from
+        facts = dict(facts)  # the snapshot's facts are shared: change copies only
         scale = queries.feature_scale(candidates, facts)
+        _as_before(facts, scale, part.held)
         for note_id, fact in facts.items():
             rows.append(queries.features(candidates[note_id], fact, context, scale))
-            labels.append(1 if note_id in held else 0)
+            labels.append(1 if note_id in part.held else 0)
         groups.append(len(facts))
     return np.array(rows, dtype=np.float64), np.array(labels, dtype=np.int64), groups
 
@@ -365,11 +396,11 @@ def train_ranker(member_limit: int = TRAINING_MEMBERS, seed: int = 0) -> dict[st
     )
     rng = np.random.default_rng(seed)
     sample = [int(m) for m in rng.permutation(eligible)[:member_limit]] if eligible else []
-    rows, labels, groups = training_rows(sample)
+    rows, labels, groups = training_rows(sample, seed)
     data: dict[str, Any] = {"rows": len(labels), "members": len(groups)}
     if len(groups) >= MIN_TRAINING_MEMBERS:
-        data["trees"] = learning.fit_ranker(rows, labels, groups, seed).trees
-        data["positives"] = int(labels.sum())
+        model, quality = learning.fit_ranker(rows, labels, groups)
+        data.update(weights=model.weights, training_ndcg=quality, positives=int(labels.sum()))
     _save(queries.RANKER, data)
     return data
 
