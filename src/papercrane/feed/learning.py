@@ -14,8 +14,8 @@ to maximise NDCG@20 on what members went on to engage with (see ``services.train
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse

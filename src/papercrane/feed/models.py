@@ -94,8 +94,9 @@ class Snapshot(models.Model):
 
 class Profile(models.Model):
     """What Explore learned about a member, recomputed by a task after they engage:
-    ``candidates`` ``[[note_id, score, because_note_id], …]`` from co-engagement, ``topics`` / ``authors``
-    ``{id: weight}`` affinities and ``engaged`` ``{note_id: kind}`` (never shown again).
+    ``candidates`` ``[[note_id, score, because_note_id], …]`` from co-engagement,
+    ``topics`` / ``authors`` ``{id: weight}`` affinities and ``engaged`` ``{note_id: kind}``
+    (never shown again).
     Engagement newer than ``computed_at`` is folded in by the request itself, so the feed
     adapts at once."""
 

@@ -408,7 +408,6 @@ class NoteFacts:
     published_epoch: float
     engagement: float
     author_followers: int
-    title: str
     topics: list[int] = field(default_factory=list)
 
 
@@ -466,7 +465,6 @@ def _build_snapshot_facts() -> dict[int, NoteFacts]:
                 row["published"],
                 row["engagement"],
                 row["followers"],
-                "",
                 row["topics"],
             )
     return facts
@@ -497,7 +495,6 @@ def _read_facts(viewer: Member | None, note_ids: list[int]) -> dict[int, NoteFac
             published.timestamp() if published else 0.0,
             likes + 2.0 * collects + 1.5 * comments,
             followers,
-            "",
         )
         for pk, author_id, language, published, likes, collects, comments, followers in rows
     }

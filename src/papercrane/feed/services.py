@@ -355,9 +355,7 @@ def _without(data: learning.Interactions, hidden: set[tuple[int, int]]) -> learn
     return learning.Interactions(data.members[keep], data.notes[keep], data.weights[keep])
 
 
-def training_rows(
-    member_ids: list[int], seed: int = 0
-) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def training_rows(member_ids: list[int], seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Features and labels: for each member, their newest ``HELD_OUT_SHARE`` of engagement
     is hidden, and a co-engagement model is learned without those pairs (or it would
     already know them); candidates are then generated and featurised from the rest as a
