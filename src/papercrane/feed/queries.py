@@ -42,7 +42,7 @@ from papercrane.feed import learning
 from papercrane.feed.models import ChosenTopic, Feedback, Impression, Neighbours, Profile, Snapshot
 from papercrane.ids import parse_id
 from papercrane.notes import queries as note_queries
-from papercrane.notes.models import Note, NoteTopic
+from papercrane.notes.models import Note, NoteTopic, Visibility
 
 SMALL_CREATOR_FOLLOWERS = 1_000
 FOLLOWING_DAYS = 14
@@ -57,7 +57,8 @@ RERANK_WINDOW = 60  # how far down the ranking the next card may come from
 SMALL_CREATOR_SHARE = 0.25  # at least this share of each page, when there are such notes
 BRIDGE_SHARE = 0.1  # and this share in the other language
 RECENT_ENGAGEMENT = 300  # engagements read to build or top up a member's profile
-CO_ENGAGEMENT_CANDIDATES = 300
+CO_ENGAGEMENT_CANDIDATES = 200
+SOCIAL_FOLLOWEES = 50  # whose recent likes count (the most recently followed)
 FEWER_LIKE_THIS_COST = 1.0  # a topic or creator the member wants fewer of: after the rest
 SUPPORTED_LANGUAGES = ("en", "zh-Hans")
 
@@ -97,7 +98,8 @@ class Ranked:
     topics: list[int]
     small_creator: bool
     other_language: bool
-    reason: Reason
+    candidate: Candidate
+    facts: NoteFacts
 
 
 # --- What a member did -----------------------------------------------------------------------
@@ -196,8 +198,10 @@ def social_candidates(followees: list[int], limit: int = 100) -> dict[int, int]:
     since = timezone.now() - timedelta(days=FOLLOWING_DAYS)
     counts: dict[int, int] = defaultdict(int)
     for model in (Like, Collect):
-        rows = model.objects.filter(member_id__in=followees[:200], created_at__gte=since)
-        for note_id in rows.order_by("-id").values_list("note_id", flat=True)[: limit * 5]:
+        rows = model.objects.filter(
+            member_id__in=followees[:SOCIAL_FOLLOWEES], created_at__gte=since
+        )
+        for note_id in rows.values_list("note_id", flat=True)[: limit * 5]:  # any recent ones
             counts[note_id] += 1
     return dict(sorted(counts.items(), key=lambda item: -item[1])[:limit])
 
@@ -225,15 +229,31 @@ def author_affinity(engaged: dict[int, float]) -> dict[int, float]:
     return {author_id: weight / total for author_id, weight in weights.items()}
 
 
+_snapshots: dict[str, tuple[float, dict[str, Any]]] = {}
+SNAPSHOT_MEMO_SECONDS = 10.0
+
+
 def snapshot(name: str) -> dict[str, Any]:
-    """A precomputed list (trending, fresh, the ranker), read through the cache."""
+    """A precomputed list (trending, fresh, the ranker), read through the cache and kept
+    in this process for a few seconds (it is large, and read several times a request).
+    Callers must not change it."""
+    now = time.monotonic()
+    memo = _snapshots.get(name)
+    if memo is not None and now - memo[0] < SNAPSHOT_MEMO_SECONDS:
+        return memo[1]
     key = f"feed:snapshot:{name}"
     data = cache.get(key)
     if data is None:
         row = Snapshot.objects.filter(name=name).values_list("data", flat=True).first()
         data = row or {}
         cache.set(key, data, 60)
+    _snapshots[name] = (now, data)
     return data
+
+
+def forget_snapshot(name: str) -> None:
+    """Read ``name`` afresh next time in this process (after this process changed it)."""
+    _snapshots.pop(name, None)
 
 
 def ranker() -> learning.Ranker:
@@ -426,7 +446,7 @@ def candidate_facts(
         for note_id in wanted
         if note_id in known and known[note_id].author_id not in hidden_authors
     }
-    facts.update(_read_facts(viewer, [n for n in wanted if n not in known]))
+    facts.update(_read_facts([n for n in wanted if n not in known], hidden_authors, context))
     return facts
 
 
@@ -470,15 +490,17 @@ def _build_snapshot_facts() -> dict[int, NoteFacts]:
     return facts
 
 
-def _read_facts(viewer: Member | None, note_ids: list[int]) -> dict[int, NoteFacts]:
+def _read_facts(
+    note_ids: list[int], hidden_authors: set[int], context: Context
+) -> dict[int, NoteFacts]:
+    """Facts of notes outside the snapshots, visibility decided here from what the context
+    knows (one plain query: the visibility subqueries cost more than the rest of ranking).
+    The same rules as ``notes.queries.visible_notes``, which checks the page shown again."""
     if not note_ids:
         return {}
-    visible = note_queries.visible_notes(viewer).filter(
-        pk__in=note_ids, status=Note.Status.PUBLISHED
-    )
-    if viewer is not None:
-        visible = visible.exclude(author__in=muted_ids(viewer)).exclude(author=viewer)
-    rows = visible.values_list(
+    rows = Note.objects.filter(
+        pk__in=note_ids, status=Note.Status.PUBLISHED, author__is_active=True
+    ).values_list(
         "pk",
         "author_id",
         "language",
@@ -487,22 +509,34 @@ def _read_facts(viewer: Member | None, note_ids: list[int]) -> dict[int, NoteFac
         "collect_count",
         "comment_count",
         "author__follower_count",
+        "visibility",
+        "author__is_private",
     )
-    facts = {
-        pk: NoteFacts(
+    facts = {}
+    for row in rows:
+        pk, author_id, language, published, likes, collects, comments, followers = row[:8]
+        visibility, private = str(row[8]), bool(row[9])
+        if author_id in hidden_authors or not _may_see(author_id, visibility, private, context):
+            continue
+        facts[pk] = NoteFacts(
             author_id,
             language,
             published.timestamp() if published else 0.0,
             likes + 2.0 * collects + 1.5 * comments,
             followers,
         )
-        for pk, author_id, language, published, likes, collects, comments, followers in rows
-    }
     for note_id, topic_id in NoteTopic.objects.filter(note_id__in=list(facts)).values_list(
         "note_id", "topic_id"
     ):
         facts[note_id].topics.append(topic_id)
     return facts
+
+
+def _may_see(author_id: int, visibility: str, private: bool, context: Context) -> bool:
+    if visibility == Visibility.PUBLIC and not private:
+        return True
+    followed = author_id in context.followees
+    return followed and visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS)
 
 
 def features(
@@ -570,7 +604,8 @@ def rank_candidates(
                 fact.topics,
                 fact.author_followers < SMALL_CREATOR_FOLLOWERS,
                 _other_language({"language": fact.language}, context),
-                _reason(candidates[note_id], fact, context),
+                candidates[note_id],
+                fact,
             )
         )
     ranked.sort(key=lambda r: (-r.score, -r.note_id))
@@ -639,13 +674,14 @@ def _needed_share(chosen: list[Ranked], remaining: list[Ranked]) -> Any:
     return None
 
 
-def ranked_explore(viewer: Member | None) -> list[Ranked]:
-    """A visit's Explore, best first (``FEED_DEPTH`` cards at most)."""
+def ranked_explore(viewer: Member | None) -> list[tuple[int, Reason]]:
+    """A visit's Explore, best first (``FEED_DEPTH`` cards at most), with the reasons."""
     viewer = signed_in(viewer)
     context = _context(viewer)
     candidates = _personal_candidates(context) if context.personal else {}
     _global_candidates(context, candidates)
-    return rerank(rank_candidates(viewer, context, candidates))
+    chosen = rerank(rank_candidates(viewer, context, candidates))
+    return [(r.note_id, _reason(r.candidate, r.facts, context)) for r in chosen]
 
 
 # --- Pages and cursors -------------------------------------------------------------------------
@@ -676,8 +712,7 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     key = f"feed:visit:{member_id}:{version}:{token}"
     stored = cache.get(key) if cursor else None
     if stored is None:
-        ranked = ranked_explore(viewer)
-        stored = [(r.note_id, _reason_tuple(r.reason)) for r in ranked]
+        stored = [(note_id, _reason_tuple(reason)) for note_id, reason in ranked_explore(viewer)]
         if cursor:  # the visit expired: continue with a fresh list
             offset = 0
         cache.set(key, stored, SESSION_SECONDS)

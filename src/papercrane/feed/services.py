@@ -232,6 +232,7 @@ def _save(name: str, data: dict[str, Any]) -> None:
     data["version"] = time.time()  # processes rebuild what they derive from it
     Snapshot.objects.update_or_create(name=name, defaults={"data": data})
     cache.delete(f"feed:snapshot:{name}")
+    queries.forget_snapshot(name)
 
 
 # --- Co-engagement model and member profiles --------------------------------------------------
