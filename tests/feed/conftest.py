@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from papercrane.accounts.models import Member
+from papercrane.engagement import services as engagement
+from papercrane.feed import services
 from papercrane.notes import services as note_services
 from papercrane.notes.models import Note
 
@@ -26,3 +28,27 @@ def post() -> Callable[..., Note]:
 def crowd(make_member: Callable[..., Member]) -> list[Member]:
     """Members whose engagement teaches the co-engagement model."""
     return [make_member(f"fan{n}") for n in range(6)]
+
+
+@pytest.fixture
+def library(
+    make_member: Callable[..., Member], post: Callable[..., Note], crowd: list[Member]
+) -> dict[str, Note]:
+    """Hiking notes engaged together, cooking notes engaged together, one note alone."""
+    hiker, camper, cook = make_member("hiker"), make_member("camper"), make_member("cook")
+    notes = {
+        "trail": post(hiker, "Ridge trail at dawn", topics=["hiking"]),
+        "boots": post(hiker, "Boots that lasted 1000 km", topics=["hiking"]),
+        "tent": post(camper, "A tent for two", topics=["camping"]),
+        "noodles": post(cook, "Hand-pulled noodles", topics=["cooking"]),
+        "dumplings": post(cook, "Dumplings for a crowd", topics=["cooking"]),
+        "lonely": post(cook, "Nobody reads this", topics=["misc"]),
+    }
+    for fan in crowd[:5]:
+        for name in ("trail", "boots", "tent"):
+            engagement.like_note(member=fan, note=notes[name])
+    for fan in crowd[3:]:
+        for name in ("noodles", "dumplings"):
+            engagement.like_note(member=fan, note=notes[name])
+    services.train()
+    return notes

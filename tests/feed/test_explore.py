@@ -27,30 +27,6 @@ def explore_ids(api: ApiClient, **params: Any) -> list[str]:
     return [item["id"] for item in response.json()["items"]]
 
 
-@pytest.fixture
-def library(
-    make_member: Callable[..., Member], post: Callable[..., Note], crowd: list[Member]
-) -> dict[str, Note]:
-    """Hiking notes engaged together, cooking notes engaged together, one note alone."""
-    hiker, camper, cook = make_member("hiker"), make_member("camper"), make_member("cook")
-    notes = {
-        "trail": post(hiker, "Ridge trail at dawn", topics=["hiking"]),
-        "boots": post(hiker, "Boots that lasted 1000 km", topics=["hiking"]),
-        "tent": post(camper, "A tent for two", topics=["camping"]),
-        "noodles": post(cook, "Hand-pulled noodles", topics=["cooking"]),
-        "dumplings": post(cook, "Dumplings for a crowd", topics=["cooking"]),
-        "lonely": post(cook, "Nobody reads this", topics=["misc"]),
-    }
-    for fan in crowd[:5]:
-        for name in ("trail", "boots", "tent"):
-            engagement.like_note(member=fan, note=notes[name])
-    for fan in crowd[3:]:
-        for name in ("noodles", "dumplings"):
-            engagement.like_note(member=fan, note=notes[name])
-    services.train()
-    return notes
-
-
 def test_a_like_brings_what_others_engaged_with_together_with_its_reason(
     alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
 ) -> None:

@@ -74,6 +74,7 @@ def explore(
     members who turned personalization off, get trending and new notes."""
     viewer = viewer_of(request)
     services.refresh_if_stale()
+    services.keep_profile_fresh(viewer)
     try:
         page = queries.explore(viewer, cursor=cursor, limit=limit)
     except queries.InvalidCursor as error:

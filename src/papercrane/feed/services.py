@@ -41,6 +41,7 @@ TRAINING_MEMBERS = 600
 MIN_TRAINING_MEMBERS = 20  # fewer, and the default ranking stays
 HELD_OUT_SHARE = 0.2
 STALENESS_CHECK_SECONDS = 30
+PROFILE_PERIOD = 3600  # seconds between two profile refreshes of a member who keeps visiting
 PERIODS = {  # how often each job runs, in seconds
     "snapshots": 300,
     "model": 6 * 3600,
@@ -417,6 +418,19 @@ def train() -> dict[str, float]:
         job()
         timings[name] = round(time.perf_counter() - started, 2)
     return timings
+
+
+def keep_profile_fresh(member: Member | None) -> None:
+    """Recompute a visiting member's profile in the background, at most once per
+    ``PROFILE_PERIOD``: requests fold in only what is newer than it, so the more current it
+    is, the less a request reads."""
+    if member is None or not member.feed_personalized:
+        return
+    from papercrane.feed import tasks
+
+    if cache.add(f"feed:profile-job:{member.pk}", 1, PROFILE_PERIOD):
+        member_id = member.pk
+        transaction.on_commit(lambda: tasks.refresh_profile.enqueue(member_id), robust=True)
 
 
 def refresh_if_stale() -> None:

@@ -22,6 +22,7 @@ PAGE = 30
 def explore(request: HttpRequest) -> HttpResponse:
     viewer = request.user if request.user.is_authenticated else None
     services.refresh_if_stale()
+    services.keep_profile_fresh(viewer)
     try:
         page = queries.explore(viewer, cursor=request.GET.get("cursor") or None, limit=PAGE)
     except queries.InvalidCursor:
