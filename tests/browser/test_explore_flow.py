@@ -9,20 +9,9 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.browser.members import sign_up
+
 pytestmark = pytest.mark.browser
-
-PASSWORD = "paper-crane-flies-2026"
-
-
-def _member(new_context: Callable[[], BrowserContext], prefix: str) -> tuple[Page, str]:
-    page = new_context().new_page()
-    username = f"{prefix}_{secrets.token_hex(3)}"
-    page.goto("/signup")
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(f"/@{username}")
-    return page, username
 
 
 def _post(page: Page, title: str) -> None:
@@ -35,12 +24,12 @@ def _post(page: Page, title: str) -> None:
 def test_explore_explains_itself_and_takes_feedback(
     new_context: Callable[[], BrowserContext],
 ) -> None:
-    author, author_name = _member(new_context, "maker")
+    author, author_name = sign_up(new_context, "maker")
     tag = secrets.token_hex(2)
     _post(author, f"Lantern festival {tag}")
     _post(author, f"Mooncakes at midnight {tag}")
 
-    reader, _ = _member(new_context, "reader")
+    reader, _ = sign_up(new_context, "reader")
     reader.goto("/")
     expect(reader.get_by_role("heading", name="What do you like?")).to_be_visible()
     reader.goto(f"/@{author_name}")

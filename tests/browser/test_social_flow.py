@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, expect
+
+from tests.browser.members import sign_up
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "paper-crane-flies-2026"
-
-
-def _member(new_context: Callable[[], BrowserContext], prefix: str) -> tuple[Page, str]:
-    page = new_context().new_page()
-    username = f"{prefix}_{secrets.token_hex(3)}"
-    page.goto("/signup")
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(f"/@{username}")
-    return page, username
 
 
 def test_two_members_interact_and_see_notifications_live(
     new_context: Callable[[], BrowserContext],
 ) -> None:
     """Every action of one member reaches the other's bell without a reload."""
-    alice, alice_name = _member(new_context, "alice")
-    bob, bob_name = _member(new_context, "bob")
+    alice, alice_name = sign_up(new_context, "alice")
+    bob, bob_name = sign_up(new_context, "bob")
 
     alice.goto("/post")
     alice.get_by_label("Title", exact=True).fill("Two of us")

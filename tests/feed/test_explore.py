@@ -201,3 +201,14 @@ def test_impressions_expire_after_the_declared_retention(
     Impression.objects.create(member=alice, note=note, day=today - timedelta(days=89), shown=1)
     assert services.expire_impressions() == 1
     assert Impression.objects.count() == 1
+
+
+def test_feedback_cannot_name_another_members_hidden_note(
+    alice: Member,
+    bob: Member,
+    as_member: Callable[[Member], ApiClient],
+    post: Callable[..., Note],
+) -> None:
+    secret = post(bob, "Only for me", visibility=Visibility.PRIVATE)
+    response = as_member(alice).post("/feeds/feedback", {"kind": "note", "target": str(secret.pk)})
+    assert problem(response, 422)["errors"][0]["field"] == "target"

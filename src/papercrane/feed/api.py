@@ -13,6 +13,7 @@ from papercrane.api.auth import AuthedRequest, member_auth, viewer_of
 from papercrane.api.pagination import paginate
 from papercrane.api.problems import Problem, validation_problem
 from papercrane.feed import queries, reasons, services
+from papercrane.notes import queries as note_queries
 from papercrane.notes.api import CardOut, CardPage
 
 router = Router(tags=["feeds"])
@@ -94,7 +95,7 @@ def following(
 ) -> dict[str, Any]:
     """Notes of the people you follow, newest first."""
     notes, next_cursor = paginate(
-        queries.for_feed(queries.following(request.auth)),
+        note_queries.for_cards(queries.following(request.auth)),
         cursor=cursor,
         limit=limit,
         ordering=("-published_at", "-pk"),
@@ -108,7 +109,7 @@ def nearby(
 ) -> dict[str, Any]:
     """Notes placed in your city; empty until you set ``city`` on your account."""
     notes, next_cursor = paginate(
-        queries.for_feed(queries.nearby(request.auth)),
+        note_queries.for_cards(queries.nearby(request.auth)),
         cursor=cursor,
         limit=limit,
         ordering=("-published_at", "-pk"),

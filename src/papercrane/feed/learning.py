@@ -90,10 +90,19 @@ def _strongest(
     return result
 
 
+# What each kind of engagement counts for: collecting says more than liking.
+LIKE, COLLECT, COMMENT = 1.0, 2.0, 1.5
+
+
+def engagement_count(likes: float, collects: float, comments: float) -> float:
+    """A note's weighted engagement (popularity and trending), or one member's part in it."""
+    return LIKE * likes + COLLECT * collects + COMMENT * comments
+
+
 def engagement_weight(likes: int, collects: int, comments: int, dwell_ms: int) -> float:
-    """How much one member's engagement with one note says about their taste: collecting
-    says more than liking; a long read says a little."""
-    weight = 1.0 * min(likes, 1) + 2.0 * min(collects, 1) + 1.5 * min(comments, 1)
+    """How much one member's engagement with one note says about their taste; a long read
+    says a little."""
+    weight = engagement_count(min(likes, 1), min(collects, 1), min(comments, 1))
     if dwell_ms >= 8_000:
         weight += 0.5
     return math.log1p(weight)

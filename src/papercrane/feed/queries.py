@@ -42,7 +42,8 @@ from papercrane.feed import learning
 from papercrane.feed.models import ChosenTopic, Feedback, Impression, Neighbours, Profile, Snapshot
 from papercrane.ids import parse_id
 from papercrane.notes import queries as note_queries
-from papercrane.notes.models import Note, NoteTopic, Visibility
+from papercrane.notes.models import Note, NoteTopic, Topic, Visibility
+from papercrane.notes.text import normalize_topic
 
 SMALL_CREATOR_FOLLOWERS = 1_000
 FOLLOWING_DAYS = 14
@@ -144,10 +145,10 @@ def engagement_of(member_id: int, since: Any = None, limit: int = RECENT_ENGAGEM
         )
         strongest = [k for k in ("collected", "commented", "liked") if kind_counts[k]]
         kinds[note_id] = strongest[0] if strongest else "liked"
-        counted[note_id] = (
-            min(kind_counts["liked"], 1)
-            + 2.0 * min(kind_counts["collected"], 1)
-            + 1.5 * kind_counts["commented"]
+        counted[note_id] = learning.engagement_count(
+            min(kind_counts["liked"], 1),
+            min(kind_counts["collected"], 1),
+            kind_counts["commented"],
         )
     return Engagement(weights, kinds, counted)
 
@@ -206,15 +207,12 @@ def social_candidates(followees: list[int], limit: int = 100) -> dict[int, int]:
     return dict(sorted(counts.items(), key=lambda item: -item[1])[:limit])
 
 
-def topic_affinity(engaged: dict[int, float], chosen: Iterable[int] = ()) -> dict[int, float]:
-    """Topic id -> share of the member's engagement under it (chosen topics count once)."""
+def topic_affinity(engaged: dict[int, float]) -> dict[int, float]:
+    """Topic id -> share of the member's engagement under it."""
     weights: dict[int, float] = defaultdict(float)
-    for note_id, topic_id in NoteTopic.objects.filter(note_id__in=list(engaged)).values_list(
-        "note_id", "topic_id"
-    ):
-        weights[topic_id] += engaged[note_id]
-    for topic_id in chosen:
-        weights[topic_id] += 1.0
+    for note_id, topics in topics_of(list(engaged)).items():
+        for topic_id in topics:
+            weights[topic_id] += engaged[note_id]
     total = sum(weights.values()) or 1.0
     return {topic_id: weight / total for topic_id, weight in weights.items()}
 
@@ -522,14 +520,21 @@ def _read_facts(
             author_id,
             language,
             published.timestamp() if published else 0.0,
-            likes + 2.0 * collects + 1.5 * comments,
+            learning.engagement_count(likes, collects, comments),
             followers,
         )
-    for note_id, topic_id in NoteTopic.objects.filter(note_id__in=list(facts)).values_list(
-        "note_id", "topic_id"
-    ):
-        facts[note_id].topics.append(topic_id)
+    for note_id, topics in topics_of(list(facts)).items():
+        facts[note_id].topics = topics
     return facts
+
+
+def topics_of(note_ids: list[int]) -> dict[int, list[int]]:
+    """Note id -> its topic ids, in one query."""
+    topics: dict[int, list[int]] = defaultdict(list)
+    rows = NoteTopic.objects.filter(note_id__in=note_ids).values_list("note_id", "topic_id")
+    for note_id, topic_id in rows:
+        topics[note_id].append(topic_id)
+    return topics
 
 
 def _may_see(author_id: int, visibility: str, private: bool, context: Context) -> bool:
@@ -539,39 +544,47 @@ def _may_see(author_id: int, visibility: str, private: bool, context: Context) -
     return followed and visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS)
 
 
-def features(
-    candidate: Candidate, facts: NoteFacts, context: Context, scale: dict[str, float]
-) -> list[float]:
+def features(candidate: Candidate, facts: NoteFacts, context: Context, scale: Scale) -> list[float]:
     """The ranking features of one candidate, in ``learning.FEATURES`` order."""
     now = time.time()
     topic = sum(context.topics.get(t, 0.0) for t in facts.topics)
     age_days = max(0.0, (now - facts.published_epoch) / 86_400)
     return [
-        candidate.co_score / scale["co"] if scale["co"] else 0.0,
+        candidate.co_score / scale.co if scale.co else 0.0,
         1.0 / (1 + candidate.co_rank) if candidate.co_rank is not None else 0.0,
         min(1.0, topic),
         min(1.0, context.authors.get(facts.author_id, 0.0)),
         1.0 if facts.author_id in context.followees else 0.0,
         math.log1p(candidate.social),
-        math.log1p(facts.engagement) / scale["popularity"],
-        scale["trending"] and scale.get(f"t{candidate.note_id}", 0.0) / scale["trending"],
+        math.log1p(facts.engagement) / scale.popularity,
+        scale.trending.get(candidate.note_id, 0.0) / scale.top_trending
+        if scale.top_trending
+        else 0.0,
         math.exp(-age_days / 7),
         1.0 if context.language and facts.language == context.language else 0.0,
         1.0 if facts.author_followers < SMALL_CREATOR_FOLLOWERS else 0.0,
     ]
 
 
-def feature_scale(
-    candidates: dict[int, Candidate], facts: dict[int, NoteFacts]
-) -> dict[str, float]:
+@dataclass
+class Scale:
+    """What features are relative to: the member's best co-engagement score, the most
+    engaged candidate, and the trending scores (and the highest of them)."""
+
+    co: float
+    popularity: float
+    trending: dict[int, float]
+    top_trending: float
+
+
+def feature_scale(candidates: dict[int, Candidate], facts: dict[int, NoteFacts]) -> Scale:
     trending = {row["id"]: row["score"] for row in snapshot(TRENDING).get("notes", [])}
-    scale = {
-        "co": max((c.co_score for c in candidates.values()), default=0.0),
-        "popularity": math.log1p(max((f.engagement for f in facts.values()), default=0.0)) or 1.0,
-        "trending": max(trending.values(), default=0.0),
-    }
-    scale.update({f"t{note_id}": score for note_id, score in trending.items()})
-    return scale
+    return Scale(
+        co=max((c.co_score for c in candidates.values()), default=0.0),
+        popularity=math.log1p(max((f.engagement for f in facts.values()), default=0.0)) or 1.0,
+        trending=trending,
+        top_trending=max(trending.values(), default=0.0),
+    )
 
 
 def rank_candidates(
@@ -734,8 +747,6 @@ def _reason_tuple(reason: Reason) -> tuple[Any, ...]:
 
 def _fill_titles(reasons: dict[int, Reason]) -> None:
     """Reasons name the note or topic they refer to (read when shown: titles change)."""
-    from papercrane.notes.models import Topic
-
     note_ids = {r.note_id for r in reasons.values() if r.note_id}
     topic_ids = {int(r.topic) for r in reasons.values() if r.topic}
     titles = dict(Note.objects.filter(pk__in=note_ids).values_list("pk", "title"))
@@ -786,18 +797,11 @@ def nearby(viewer: Member) -> QuerySet[Note]:
     )
 
 
-def for_feed(notes: QuerySet[Note]) -> QuerySet[Note]:
-    return note_queries.for_cards(notes)
-
-
 # --- Members' controls ---------------------------------------------------------------------------
 
 
 def feedback_target(member: Member, kind: str, target: str) -> int | None:
     """The id behind a feedback target: a note the member can see, a topic, a member."""
-    from papercrane.notes.models import Topic
-    from papercrane.notes.text import normalize_topic
-
     if kind == Feedback.Kind.NOTE:
         note = note_queries.visible_note(member, target)
         return note.pk if note is not None else None
@@ -814,9 +818,6 @@ def feedback_target(member: Member, kind: str, target: str) -> int | None:
 
 
 def topic_ids(names: list[str]) -> list[int]:
-    from papercrane.notes.models import Topic
-    from papercrane.notes.text import normalize_topic
-
     keys = [key for key in (normalize_topic(name.lstrip("#")) for name in names) if key]
     return list(Topic.objects.filter(key__in=keys).values_list("pk", flat=True))
 
@@ -839,8 +840,6 @@ def readable_note(member: Member, note_id: str) -> int | None:
 
 def onboarding_topics(limit: int = 24) -> list[str]:
     """Topics to offer a new member: the most used in trending notes."""
-    from papercrane.notes.models import Topic
-
     counts: dict[int, int] = defaultdict(int)
     for row in snapshot(TRENDING).get("notes", []):
         for topic_id in row["topics"]:

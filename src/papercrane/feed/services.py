@@ -8,7 +8,6 @@ enqueues its refresh (once, guarded by the cache), so no separate scheduler is n
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -27,8 +26,6 @@ from papercrane.engagement.models import Collect, Comment, Like
 from papercrane.feed import learning, queries
 from papercrane.feed.models import ChosenTopic, Feedback, Impression, Neighbours, Profile, Snapshot
 from papercrane.notes.models import Note, Topic, Visibility
-
-log = logging.getLogger(__name__)
 
 TRENDING_DAYS = 30
 TRENDING_SIZE = 1_000
@@ -152,7 +149,9 @@ def _scored_rows(notes: Any, limit: int) -> list[dict[str, Any]]:
     scored = []
     for row in rows:
         hours = max(0.0, (now - row["published_at"]).total_seconds() / 3600)
-        engagement = row["like_count"] + 2 * row["collect_count"] + 1.5 * row["comment_count"]
+        engagement = learning.engagement_count(
+            row["like_count"], row["collect_count"], row["comment_count"]
+        )
         score = (engagement + 1) / (hours + 2) ** GRAVITY
         scored.append((score, row))
     scored.sort(key=lambda pair: (-pair[0], -pair[1]["pk"]))
@@ -173,7 +172,7 @@ FACTS = (
 
 
 def _snapshot_rows(scored: list[tuple[float, dict[str, Any]]]) -> list[dict[str, Any]]:
-    topics = _topics_of([row["pk"] for _score, row in scored])
+    topics = queries.topics_of([row["pk"] for _score, row in scored])
     return [
         {
             "id": row["pk"],
@@ -182,24 +181,13 @@ def _snapshot_rows(scored: list[tuple[float, dict[str, Any]]]) -> list[dict[str,
             "author": row["author_id"],
             "followers": row["author__follower_count"],
             "published": row["published_at"].timestamp(),
-            "engagement": row["like_count"]
-            + 2.0 * row["collect_count"]
-            + 1.5 * row["comment_count"],
+            "engagement": learning.engagement_count(
+                row["like_count"], row["collect_count"], row["comment_count"]
+            ),
             "topics": topics.get(row["pk"], []),
         }
         for score, row in scored
     ]
-
-
-def _topics_of(note_ids: list[int]) -> dict[int, list[int]]:
-    from papercrane.notes.models import NoteTopic
-
-    topics: dict[int, list[int]] = defaultdict(list)
-    for note_id, topic_id in NoteTopic.objects.filter(note_id__in=note_ids).values_list(
-        "note_id", "topic_id"
-    ):
-        topics[note_id].append(topic_id)
-    return topics
 
 
 def refresh_snapshots() -> None:
@@ -220,7 +208,11 @@ def refresh_snapshots() -> None:
 
 
 def _popular_rows(notes: Any, limit: int) -> list[dict[str, Any]]:
-    engagement = F("like_count") + 2 * F("collect_count") + F("comment_count")
+    engagement = (
+        learning.LIKE * F("like_count")
+        + learning.COLLECT * F("collect_count")
+        + learning.COMMENT * F("comment_count")
+    )
     rows = list(
         notes.annotate(engagement=engagement)
         .order_by("-engagement", "-pk")
@@ -330,7 +322,7 @@ def _held_out(member_ids: list[int], seed: int) -> dict[int, HeldOut]:
 
 
 def _as_before(
-    facts: dict[int, queries.NoteFacts], scale: dict[str, float], held: dict[int, float]
+    facts: dict[int, queries.NoteFacts], scale: queries.Scale, held: dict[int, float]
 ) -> None:
     """Take the member's own later engagement out of the counts of the notes they engaged
     with later: the model must learn from what a request would have seen, and a note's
@@ -340,9 +332,9 @@ def _as_before(
         if fact is None:
             continue
         before = max(0.0, fact.engagement - added)
-        trending = scale.get(f"t{note_id}")
+        trending = scale.trending.get(note_id)
         if trending:
-            scale[f"t{note_id}"] = trending * (before + 1) / (fact.engagement + 1)
+            scale.trending[note_id] = trending * (before + 1) / (fact.engagement + 1)
         facts[note_id] = replace(fact, engagement=before)
 
 
@@ -358,7 +350,7 @@ def _without(data: learning.Interactions, hidden: set[tuple[int, int]]) -> learn
 
 
 def training_rows(member_ids: list[int], seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Features and labels: for each member, their newest ``HELD_OUT_SHARE`` of engagement
+    """Features and labels: for each member, a random ``HELD_OUT_SHARE`` of their engagement
     is hidden, and a co-engagement model is learned without those pairs (or it would
     already know them); candidates are then generated and featurised from the rest as a
     request would, and a candidate is positive when the member engaged with it later."""

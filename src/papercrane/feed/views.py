@@ -6,17 +6,22 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from papercrane.accounts.http import MemberRequest
 from papercrane.feed import queries, reasons, services
 from papercrane.feed.models import Feedback
+from papercrane.notes import queries as note_queries
+from papercrane.notes.models import Note
+from papercrane.redirects import safe_next
 
 PAGE = 30
+GRID = 60  # newest notes on the Following and Nearby pages
 
 
 def explore(request: HttpRequest) -> HttpResponse:
@@ -44,27 +49,24 @@ def explore(request: HttpRequest) -> HttpResponse:
     return render(request, "feed/explore.html", context)
 
 
+def _newest(request: MemberRequest, notes: QuerySet[Note], tab: str) -> HttpResponse:
+    """A reverse-chronological grid (Following, Nearby)."""
+    newest = list(note_queries.for_cards(notes).order_by("-published_at", "-pk")[:GRID])
+    return render(request, f"feed/{tab}.html", {"notes": newest, "tab": tab})
+
+
 @login_required
 def following(request: MemberRequest) -> HttpResponse:
-    notes = list(
-        queries.for_feed(queries.following(request.user)).order_by("-published_at", "-pk")[:60]
-    )
-    return render(request, "feed/following.html", {"notes": notes, "tab": "following"})
+    return _newest(request, queries.following(request.user), "following")
 
 
 @login_required
 def nearby(request: MemberRequest) -> HttpResponse:
-    notes = list(
-        queries.for_feed(queries.nearby(request.user)).order_by("-published_at", "-pk")[:60]
-    )
-    return render(request, "feed/nearby.html", {"notes": notes, "tab": "nearby"})
+    return _newest(request, queries.nearby(request.user), "nearby")
 
 
 def _back(request: HttpRequest) -> HttpResponse:
-    target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
-    return redirect("web:home")
+    return redirect(safe_next(request, reverse("web:home")))
 
 
 @login_required

@@ -12,7 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -23,6 +22,7 @@ from papercrane.accounts.models import Language, Member
 from papercrane.engagement import queries as engagement_queries
 from papercrane.ids import parse_id
 from papercrane.notes import queries as note_queries
+from papercrane.redirects import safe_next
 from papercrane.web.forms import LoginForm, ProfileForm, SignupForm, TokenForm
 
 
@@ -36,13 +36,6 @@ def _rate_limited(request: HttpRequest, error: ratelimit.RateLimited) -> HttpRes
     response = render(request, "web/rate_limited.html", {"seconds": error.retry_after}, status=429)
     response["Retry-After"] = str(error.retry_after)
     return response
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return fallback
 
 
 @require_http_methods(["GET", "POST"])
@@ -79,8 +72,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _("Wrong username or password."))
         else:
             login(request, member, backend="django.contrib.auth.backends.ModelBackend")
-            return HttpResponseRedirect(_safe_next(request, reverse("web:home")))
-    return render(request, "web/login.html", {"form": form, "next": _safe_next(request, "")})
+            return HttpResponseRedirect(safe_next(request, reverse("web:home")))
+    return render(request, "web/login.html", {"form": form, "next": safe_next(request, "")})
 
 
 @require_POST
@@ -194,7 +187,7 @@ def _answer_request(request: MemberRequest, username: str, approve: bool) -> Htt
         services.decline_follow_request(member=request.user, requester=pending.requester)
         message = _("You declined %(name)s's follow request.")
     messages.success(request, message % {"name": pending.requester.name})
-    return redirect(_safe_next(request, reverse("web:notifications")))
+    return redirect(safe_next(request, reverse("web:notifications")))
 
 
 @login_required
@@ -275,9 +268,9 @@ def set_language(request: HttpRequest) -> HttpResponse:
     code = request.POST.get("language", "")
     by_django_code = {value.lower(): value for value in Language.values}
     if code.lower() not in by_django_code:
-        return redirect(_safe_next(request, reverse("web:home")))
+        return redirect(safe_next(request, reverse("web:home")))
     if request.user.is_authenticated:
         services.update_profile(member=request.user, language=by_django_code[code.lower()])
-    response = redirect(_safe_next(request, reverse("web:home")))
+    response = redirect(safe_next(request, reverse("web:home")))
     response.set_cookie("papercrane_language", code.lower(), samesite="Lax", max_age=31_536_000)
     return response
