@@ -75,14 +75,15 @@ def lexical(search: NoteSearch, limit: int) -> list[int]:
     """Note ids by BM25 over analysed tokens, blended with engagement and freshness."""
     tokens = [term.token for term in search.terms]
     required = [search.topic_token] if search.topic_token else []
-    documents, average_length, frequencies = ranking.statistics(tokens + required)
+    corpus = ranking.statistics(tokens + required)
+    frequencies = corpus.frequencies
     if required and not frequencies.get(required[0]):
         return []
     weighted = [
         ranking.WeightedTerm(
             term.token,
             term.weight,
-            ranking.idf(documents, frequencies[term.token]),
+            ranking.idf(corpus.documents, frequencies[term.token]),
             frequencies[term.token],
         )
         for term in search.terms
@@ -96,9 +97,7 @@ def lexical(search: NoteSearch, limit: int) -> list[int]:
         since_epoch=int((timezone.now() - since).timestamp()) if since else None,
         required=required,
     )
-    return ranking.rank(
-        weighted, filters=filters, sort=search.sort, limit=limit, average_length=average_length
-    )
+    return ranking.rank(weighted, filters=filters, sort=search.sort, limit=limit, corpus=corpus)
 
 
 RETRIEVERS: list[Retriever] = [lexical]

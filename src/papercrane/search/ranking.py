@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from papercrane.search.backends import DOCUMENTS, backend_for
 from papercrane.search.models import SearchTerm
@@ -56,7 +56,24 @@ class Filters:
     required: list[str] = field(default_factory=list)  # tokens every result must hold
 
 
-def statistics(tokens: list[str]) -> tuple[float, float, dict[str, float]]:
+@dataclass(frozen=True)
+class Corpus:
+    """What ranking needs to know of the index as a whole."""
+
+    documents: float
+    average_length: float
+    frequencies: dict[str, float]  # documents holding each token asked about
+    ids: tuple[int, int]  # lowest and highest indexed note id
+
+    def expected_matches(self, tokens: list[str]) -> float:
+        """Documents expected to hold every token, were the tokens independent."""
+        expected = self.documents
+        for token in tokens:
+            expected *= self.frequencies.get(token, 0.0) / (self.documents or 1.0)
+        return expected
+
+
+def statistics(tokens: list[str]) -> Corpus:
     """Document count, average document length and document frequency of each token."""
     rows = dict(
         SearchTerm.objects.filter(term__in=[*tokens, DOCUMENT_COUNT, TOKEN_TOTAL]).values_list(
@@ -65,7 +82,13 @@ def statistics(tokens: list[str]) -> tuple[float, float, dict[str, float]]:
     )
     documents = rows.pop(DOCUMENT_COUNT, 0.0)
     total = rows.pop(TOKEN_TOTAL, 0.0)
-    return documents, (total / documents if documents else 1.0), rows
+    with connection.cursor() as cursor:
+        # Both ends of the primary key: two index probes.
+        cursor.execute(f"SELECT MIN(note_id), MAX(note_id) FROM {DOCUMENTS}")
+        lowest, highest = cursor.fetchone()
+    return Corpus(
+        documents, (total / documents if documents else 1.0), rows, (lowest or 0, highest or 0)
+    )
 
 
 def completions(prefix: str, limit: int = 3) -> list[str]:
@@ -96,7 +119,9 @@ def _count(column: str, params: list[Any], token: str) -> str:
     return f"(({size(f'd.{column}')} - {size(f'REPLACE(d.{column}, %s, {EMPTY})')}) / %s)"
 
 
-def _candidates(terms: list[WeightedTerm], filters: Filters) -> tuple[str, list[Any]]:
+def _candidates(
+    terms: list[WeightedTerm], filters: Filters, corpus: Corpus
+) -> tuple[str, list[Any]]:
     """SQL for the candidate set: one row per note with ``h<i>`` = 1 where the index says
     it holds term ``i``. Knowing that from the index spares scanning every candidate's text
     for every term (most hold few of a long query's terms)."""
@@ -111,7 +136,9 @@ def _candidates(terms: list[WeightedTerm], filters: Filters) -> tuple[str, list[
     sources: list[str] = []
     params: list[Any] = []
     for term_index, tokens in groups:
-        sql, source_params = backend.matching(tokens, CANDIDATES_PER_TERM)
+        sql, source_params = backend.matching(
+            tokens, CANDIDATES_PER_TERM, corpus.expected_matches(tokens), corpus.ids
+        )
         sources.append(f"SELECT id, {term_index} AS t FROM ({sql}) AS s{len(sources)}")
         params.extend(source_params)
     holds = [f"MAX(CASE WHEN t IN ({i}, -1) THEN 1 ELSE 0 END) AS h{i}" for i in range(len(terms))]
@@ -164,14 +191,14 @@ def rank(
     filters: Filters,
     sort: str,
     limit: int,
-    average_length: float,
+    corpus: Corpus,
 ) -> list[int]:
     """Note ids, best first, at most ``limit``. ``terms`` carry their IDF already.
 
     Typed text only ever reaches the SQL as parameters; the f-strings below assemble
     column names, constants and computed numbers.
     """
-    candidates, params = _candidates(terms, filters)
+    candidates, params = _candidates(terms, filters, corpus)
     counts = []
     for i, term in enumerate(terms):
         title = _count("title_terms", params, term.token)
@@ -190,11 +217,13 @@ def rank(
         f"FROM candidates c JOIN {DOCUMENTS} d ON d.note_id = c.id "
         f"JOIN notes_note n ON n.id = d.note_id {where}), "
         "scored AS (SELECT note_id, published_epoch, collect_count, "
-        f"{_blended(_bm25(terms, average_length))} AS score FROM counted {coverage}) "
+        f"{_blended(_bm25(terms, corpus.average_length))} AS score FROM counted {coverage}) "
         f"SELECT note_id FROM scored ORDER BY {ORDERS[sort]} LIMIT %s"
     )
     params.append(limit)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in backend_for().query_settings():
+            cursor.execute(statement)
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
