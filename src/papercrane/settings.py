@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "papercrane.engagement",
     "papercrane.notifications",
     "papercrane.search",
+    "papercrane.language",
     "papercrane.feed",
     "papercrane.api",
     "papercrane.web",
@@ -263,6 +264,21 @@ AVATAR_MAX_BYTES = 5 * 1024 * 1024
 
 # Explore's impressions (what was shown, and reading time) are deleted after this many days.
 FEED_IMPRESSION_DAYS = min(env_int("PAPERCRANE_FEED_IMPRESSION_DAYS", 90), 90)
+
+# --- Translation ---------------------------------------------------------------------------------
+
+# Machine translation providers in order of preference: libretranslate, deepl, openai, argos.
+# None by default: notes are then read as written (learning aids work offline regardless).
+TRANSLATION_PROVIDERS = env_list("PAPERCRANE_TRANSLATION_PROVIDERS", "")
+TRANSLATION_TIMEOUT = float(env("PAPERCRANE_TRANSLATION_TIMEOUT", "10"))
+TRANSLATION_RETRIES = env_int("PAPERCRANE_TRANSLATION_RETRIES", 2)
+LIBRETRANSLATE_URL = env("PAPERCRANE_LIBRETRANSLATE_URL")
+LIBRETRANSLATE_API_KEY = env("PAPERCRANE_LIBRETRANSLATE_API_KEY")
+DEEPL_API_KEY = env("PAPERCRANE_DEEPL_API_KEY")
+DEEPL_URL = env("PAPERCRANE_DEEPL_URL")  # default: DeepL's own, by the kind of key
+OPENAI_BASE_URL = env("PAPERCRANE_OPENAI_BASE_URL")
+OPENAI_API_KEY = env("PAPERCRANE_OPENAI_API_KEY")
+OPENAI_MODEL = env("PAPERCRANE_OPENAI_MODEL", "gpt-4o-mini")
 
 # --- Security ------------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from papercrane.accounts.api import router as accounts_router
 from papercrane.api import problems
 from papercrane.engagement.api import router as engagement_router
 from papercrane.feed.api import router as feed_router
+from papercrane.language.api import router as language_router
 from papercrane.media.api import router as media_router
 from papercrane.notes.api import router as notes_router
 from papercrane.notifications.api import router as notifications_router
@@ -59,6 +60,7 @@ api.add_router("/", engagement_router)
 api.add_router("/", notifications_router)
 api.add_router("/", search_router)
 api.add_router("/", feed_router)
+api.add_router("/", language_router)
 
 
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:

@@ -111,6 +111,7 @@ class Comment(models.Model):
         related_name="+",
     )
     body = models.TextField()
+    language = models.CharField(max_length=16, blank=True)  # detected; "" when it has none
     mentions = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CommentMention", related_name="mentioned_in_comments"
     )

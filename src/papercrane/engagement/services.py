@@ -36,6 +36,8 @@ from papercrane.engagement.models import (
     CommentMention,
     Like,
 )
+from papercrane.language import detection
+from papercrane.language import services as language_services
 from papercrane.notes import text
 from papercrane.notes.models import Note
 
@@ -429,6 +431,7 @@ def _add_reply(author: Member, note: Note, answered: Comment, body: str) -> Comm
         parent=thread,
         reply_to=answered.author if answered.parent_id else None,
         body=body,
+        language=detection.detect(body),
     )
     changes: dict[str, Any] = {}
     if author.pk == note.author_id and not thread.author_replied:
@@ -448,7 +451,9 @@ def add_comment(*, author: Member, note: Note, body: str, parent: Comment | None
     mentioned = _mentioned_ids(body, author.pk)  # read before the write transaction starts
     with transaction.atomic():
         if parent is None:
-            comment = Comment.objects.create(note=note, author=author, body=body)
+            comment = Comment.objects.create(
+                note=note, author=author, body=body, language=detection.detect(body)
+            )
             recipient, verb = note.author_id, "comment"
         else:
             comment = _add_reply(author, note, parent, body)
@@ -540,6 +545,8 @@ def delete_comment(*, comment: Comment) -> None:
     note_author_id = note_author_of(comment)
     with transaction.atomic():
         _lock(Note, comment.note_id)
+        thread = Comment.objects.filter(Q(pk=comment.pk) | Q(parent_id=comment.pk))
+        language_services.forget(list(thread.values_list("body", flat=True)))
         if comment.parent_id is None:
             deleted = _delete_thread(comment)
         else:

@@ -38,7 +38,10 @@ class Note(models.Model):
     )
     title = models.CharField(max_length=80)
     body = models.TextField(blank=True)
+    # Detected from the title and body unless the author chose it (language_chosen); ""
+    # when the text has no language (only emoji, say).
     language = models.CharField(max_length=16, blank=True)
+    language_chosen = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from papercrane import ratelimit
 from papercrane.accounts.models import Block, Member
 from papercrane.ids import parse_id
+from papercrane.language import detection
+from papercrane.language import services as language_services
 from papercrane.media import processing
 from papercrane.media import services as media_services
 from papercrane.media.models import Media
@@ -71,7 +73,14 @@ def _check_text(fields: NoteFields) -> None:
         fields.error("visibility", _("Choose who can see this note."))
     fields.place_name = text.clean_text(fields.place_name)[:100]
     fields.place_city = text.clean_text(fields.place_city)[:100]
-    fields.language = fields.language.strip()[:16]
+    fields.language = fields.language.strip()
+    if fields.language and fields.language not in detection.CODES:
+        fields.error("language", _("Choose a language from the list, or leave it empty."))
+
+
+def _language(fields: NoteFields) -> str:
+    """The language the author chose, else the one the title and body are written in."""
+    return fields.language or detection.detect(f"{fields.title}\n{fields.body}")
 
 
 def _topic_names(fields: NoteFields) -> list[str]:
@@ -204,7 +213,8 @@ def create_note(*, author: Member, fields: NoteFields) -> Note:
             author=author,
             title=fields.title,
             body=fields.body,
-            language=fields.language,
+            language=_language(fields),
+            language_chosen=bool(fields.language),
             visibility=fields.visibility,
             place_name=fields.place_name,
             place_city=fields.place_city,
@@ -236,9 +246,17 @@ def update_note(
         if version is not None and version != locked.version:
             raise EditConflict
         title_changed = "title" in changed and fields.title != locked.title
-        for name in ("title", "body", "language", "visibility", "place_name", "place_city"):
+        language_services.forget(
+            [getattr(locked, name) for name in ("title", "body") if name in changed]
+        )
+        for name in ("title", "body", "visibility", "place_name", "place_city"):
             if name in changed:
                 setattr(locked, name, getattr(fields, name))
+        if "language" in changed:
+            locked.language_chosen = bool(fields.language)
+            locked.language = fields.language
+        if not locked.language_chosen:
+            locked.language = _language(NoteFields(title=locked.title, body=locked.body))
         if "draft" in changed and not fields.draft and locked.status == Note.Status.DRAFT:
             locked.status = Note.Status.PUBLISHED
             locked.published_at = timezone.now()
@@ -264,4 +282,6 @@ def delete_note(*, note: Note) -> None:
         for media in note.media.all():
             media_services.delete(media)
         search_services.note_changed(note.pk)
+        comments = list(note.comments.values_list("body", flat=True))
+        language_services.forget([note.title, note.body, *comments])
         note.delete()

@@ -1,0 +1,117 @@
+"""Translation through the configured providers, cached in the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import opencc
+from django.utils.translation import gettext as _
+
+from papercrane import ratelimit
+from papercrane.language import detection, providers, queries
+from papercrane.language.models import Translation
+
+OPENCC = "opencc"  # the "provider" of a change of Chinese script
+# Providers cost money or compute: each reader (member, or address when signed out) may ask
+# for this many translations an hour; glosses are local but not free either.
+TRANSLATIONS_PER_READER = ratelimit.Rate(300, 3600)
+GLOSSES_PER_ADDRESS = ratelimit.Rate(600, 3600)
+_SCRIPT = {
+    (detection.TRADITIONAL_CHINESE, detection.SIMPLIFIED_CHINESE): opencc.OpenCC("t2s"),
+    (detection.SIMPLIFIED_CHINESE, detection.TRADITIONAL_CHINESE): opencc.OpenCC("s2t"),
+}
+
+
+@dataclass
+class Translated:
+    texts: list[str]
+    source: str
+    target: str
+    provider: str  # "" when the texts were already in the target language
+
+
+@dataclass
+class TranslationUnavailable(Exception):
+    """No configured provider could translate; ``failures`` says what each one answered."""
+
+    failures: list[providers.TranslationFailed] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str:
+        """ "unconfigured" when there is no provider at all, else the first provider's reason."""
+        return self.failures[0].reason if self.failures else "unconfigured"
+
+
+def unavailable_message(error: TranslationUnavailable) -> str:
+    """Why nothing could translate, for the reader, in their language."""
+    messages = {
+        "unconfigured": _(
+            "This server has no translation service set up. Pinyin and word meanings still work."
+        ),
+        "quota": _("The translation service has reached its limit. Try again later."),
+        "unsupported": _("No translation service here handles these two languages."),
+    }
+    return messages.get(error.reason, _("The translation service did not answer. Try again later."))
+
+
+def translate(texts: list[str], target: str, source: str = "") -> Translated:
+    """``texts`` in ``target``. ``source`` is detected from the texts when not given. Texts
+    already in the target language come back as they are; cached translations are reused."""
+    source = source or detection.detect("\n".join(texts))
+    if detection.same_language(source, target) or not source:
+        converter = _SCRIPT.get((source, target))
+        if converter is None:
+            return Translated(list(texts), source, target, "")
+        return Translated([str(converter.convert(text)) for text in texts], source, target, OPENCC)
+    wanted = [text for text in dict.fromkeys(texts) if text.strip()]
+    chain = providers.chain()
+    found = queries.cached(wanted, source, target, [p.name for p in chain])
+    missing = [text for text in wanted if text not in found]
+    if missing:
+        found |= _from_providers(chain, missing, source, target)
+    used = {provider for _, provider in found.values()}
+    return Translated(
+        [found[text][0] if text in found else text for text in texts],
+        source,
+        target,
+        next(iter(used)) if len(used) == 1 else ",".join(sorted(used)),
+    )
+
+
+def _from_providers(
+    chain: list[providers.Provider], texts: list[str], source: str, target: str
+) -> dict[str, tuple[str, str]]:
+    """Translate with the first provider that can, and cache what it gives."""
+    failures: list[providers.TranslationFailed] = []
+    for provider in chain:
+        protected = [providers.protect(text) for text in texts]
+        try:
+            translated = provider.translate([masked for masked, _ in protected], source, target)
+        except providers.TranslationFailed as failure:
+            failures.append(failure)
+            continue
+        results = [
+            providers.restore(text, spans)
+            for text, (_, spans) in zip(translated, protected, strict=True)
+        ]
+        Translation.objects.bulk_create(
+            [
+                Translation(
+                    source_hash=queries.text_hash(text),
+                    source_language=source,
+                    target_language=target,
+                    provider=provider.name,
+                    text=result,
+                )
+                for text, result in zip(texts, results, strict=True)
+            ],
+            ignore_conflicts=True,  # someone else translated the same text meanwhile
+        )
+        return {text: (result, provider.name) for text, result in zip(texts, results, strict=True)}
+    raise TranslationUnavailable(failures)
+
+
+def forget(texts: list[str]) -> None:
+    """Delete the cached translations of texts that are being edited away or deleted."""
+    hashes = [queries.text_hash(text) for text in texts if text]
+    Translation.objects.filter(source_hash__in=hashes).delete()
