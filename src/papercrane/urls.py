@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("papercrane.engagement.urls")),
     path("", include("papercrane.search.urls")),
     path("", include("papercrane.feed.urls")),
+    path("", include("papercrane.language.urls")),
     path("", include("papercrane.web.urls")),
 ]

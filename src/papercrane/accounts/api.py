@@ -93,6 +93,7 @@ class PrivateAccountOut(AccountOut):
     is_moderator: bool
     keeps_search_history: bool
     feed_personalized: bool
+    auto_translate: bool
     city: str
 
 
@@ -132,6 +133,7 @@ class ProfilePatch(Schema):
     likes_public: bool | None = None
     keeps_search_history: bool | None = None
     feed_personalized: bool | None = None
+    auto_translate: bool | None = None
     city: str | None = Field(None, max_length=100)
 
 

@@ -56,6 +56,11 @@ class Member(AbstractUser):
             "new notes, and what it learned about you is deleted."
         ),
     )
+    auto_translate = models.BooleanField(
+        _("translate automatically"),
+        default=False,
+        help_text=_("Notes and comments in other languages are shown in your language."),
+    )
     city = models.CharField(
         _("city for Nearby"),
         max_length=100,

@@ -240,6 +240,7 @@ def update_profile(
     likes_public: bool | None = None,
     keeps_search_history: bool | None = None,
     feed_personalized: bool | None = None,
+    auto_translate: bool | None = None,
     city: str | None = None,
 ) -> Member:
     validate_profile_fields(language=language, time_zone=time_zone, email=email)
@@ -251,6 +252,7 @@ def update_profile(
         "email": email,
         "is_private": is_private,
         "likes_public": likes_public,
+        "auto_translate": auto_translate,
         "city": " ".join(city.split()) if city is not None else None,
     }
     opening_up = member.is_private and is_private is False

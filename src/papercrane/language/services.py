@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import opencc
 from django.utils.translation import gettext as _
 
 from papercrane import ratelimit
-from papercrane.language import detection, providers, queries
+from papercrane.accounts.models import Member
+from papercrane.language import detection, gloss, providers, queries
 from papercrane.language.models import Translation
 
 OPENCC = "opencc"  # the "provider" of a change of Chinese script
@@ -115,3 +117,68 @@ def forget(texts: list[str]) -> None:
     """Delete the cached translations of texts that are being edited away or deleted."""
     hashes = [queries.text_hash(text) for text in texts if text]
     Translation.objects.filter(source_hash__in=hashes).delete()
+
+
+READING_MODES = ("original", "translated", "learn")
+
+
+@dataclass
+class Reading:
+    """How a note is shown to one reader: as written, translated, or word by word."""
+
+    mode: str
+    target: str
+    foreign: bool  # written in another language than the reader's
+    title: str = ""
+    body: str = ""
+    topics: dict[str, str] = field(default_factory=dict)  # topic name → translated name
+    provider: str = ""
+    error: str = ""
+    title_gloss: list[gloss.Segment] = field(default_factory=list)
+    body_gloss: list[gloss.Segment] = field(default_factory=list)
+
+
+def reading(note: Any, viewer: Member | None, asked: str = "") -> Reading:
+    """The note as ``viewer`` asked to read it (``asked``), else as their settings say:
+    translated when they turned on automatic translation and it is in another language."""
+    target = queries.reader_language(viewer)
+    foreign = bool(note.language) and not detection.same_language(note.language, target)
+    automatic = viewer is not None and viewer.auto_translate and foreign
+    mode = asked if asked in READING_MODES else ("translated" if automatic else "original")
+    shown = Reading(mode, target, foreign, note.title, note.body)
+    if mode == "learn":
+        shown.title_gloss, shown.body_gloss = gloss.gloss(note.title), gloss.gloss(note.body)
+    elif mode == "translated":
+        _translate_reading(shown, note)
+    return shown
+
+
+def _translate_reading(shown: Reading, note: Any) -> None:
+    topics = [topic.name for topic in note.topics.all()]
+    try:
+        result = translate([note.title, note.body, *topics], shown.target, note.language)
+    except TranslationUnavailable as error:
+        shown.mode, shown.error = "original", unavailable_message(error)
+        return
+    shown.title, shown.body, *names = result.texts
+    shown.topics = dict(zip(topics, names, strict=True))
+    shown.provider = result.provider
+
+
+def translate_comments(comments: list[Any], target: str) -> None:
+    """Give each comment in another language a ``translated`` body (threads' inline replies
+    too); when no provider can, the comments stay as written."""
+    everything = [
+        c for comment in comments for c in [comment, *getattr(comment, "inline_replies", [])]
+    ]
+    by_language: dict[str, list[Any]] = {}
+    for comment in everything:
+        if comment.language and not detection.same_language(comment.language, target):
+            by_language.setdefault(comment.language, []).append(comment)
+    for source, group in by_language.items():
+        try:
+            result = translate([comment.body for comment in group], target, source)
+        except TranslationUnavailable:
+            return
+        for comment, text in zip(group, result.texts, strict=True):
+            comment.translated = text

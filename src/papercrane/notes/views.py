@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from papercrane import ratelimit
 from papercrane.accounts.http import MemberRequest
 from papercrane.ids import parse_id
+from papercrane.language import services as language_services
 from papercrane.media import processing
 from papercrane.media import services as media_services
 from papercrane.media.models import Media
@@ -148,7 +149,12 @@ def detail(request: HttpRequest, note_id: int) -> HttpResponse:
     note = queries.visible_note(viewer, note_id)
     if note is None:
         raise Http404
-    return render(request, "notes/detail.html", {"note": note, "photos": queries.photos(note)})
+    reading = language_services.reading(note, viewer, request.GET.get("view", ""))
+    return render(
+        request,
+        "notes/detail.html",
+        {"note": note, "photos": queries.photos(note), "reading": reading},
+    )
 
 
 EDITABLE = {

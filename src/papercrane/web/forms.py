@@ -78,6 +78,11 @@ class ProfileForm(forms.Form):
             "new notes, and what it learned about you is deleted."
         ),
     )
+    auto_translate = forms.BooleanField(
+        label=_("Translate automatically"),
+        required=False,
+        help_text=_("Notes and comments in other languages are shown in your language."),
+    )
     city = forms.CharField(
         label=_("City for Nearby"),
         required=False,

@@ -214,6 +214,7 @@ def settings_profile(request: MemberRequest) -> HttpResponse:
         "is_private": member.is_private,
         "likes_public": member.likes_public,
         "feed_personalized": member.feed_personalized,
+        "auto_translate": member.auto_translate,
         "city": member.city,
     }
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)

@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 
 from papercrane.engagement import queries
+from papercrane.language import services as language_services
 from papercrane.notes.models import Note
 
 register = template.Library()
@@ -22,6 +23,9 @@ def note_engagement(context: Any, note: Note) -> dict[str, Any]:
     threads = list(queries.threads(viewer, note).order_by(*ordering)[:COMMENTS_ON_PAGE])
     queries.with_inline_replies(viewer, threads)
     queries.decorate(viewer, threads)
+    reading = context.get("reading")
+    if reading is not None and reading.mode == "translated":
+        language_services.translate_comments(threads, reading.target)
     boards = list(queries.boards_of(viewer, viewer)) if viewer is not None else []
     return {
         "flags": queries.viewer_flags(viewer, note.pk),

@@ -46,13 +46,15 @@ def media_srcset(media: Media) -> str:
 
 
 @register.filter
-def note_body(note: Note) -> str:
-    """The body as safe HTML: text escaped, #topics and real @mentions linked, lines kept."""
+def note_body(note: Note, body: str | None = None) -> str:
+    """The body as safe HTML: text escaped, #topics and real @mentions linked, lines kept.
+    ``body`` is another text of the note's to render so (its translation)."""
+    body = note.body if body is None else body
     mentioned = {member.username.lower() for member in note.mentions.all()}
     pieces: list[str] = []
     position = 0
-    for match in _LINKABLE.finditer(note.body):
-        pieces.append(escape(note.body[position : match.start()]))
+    for match in _LINKABLE.finditer(body):
+        pieces.append(escape(body[position : match.start()]))
         token = match.group(0)
         if token.startswith("#"):
             url = reverse("notes:topic", args=[match.group(1)])
@@ -63,7 +65,7 @@ def note_body(note: Note) -> str:
         else:
             pieces.append(escape(token))
         position = match.end()
-    pieces.append(escape(note.body[position:]))
+    pieces.append(escape(body[position:]))
     return mark_safe("".join(pieces).replace("\n", "<br>"))  # noqa: S308 - every piece is escaped
 
 
