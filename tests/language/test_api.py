@@ -102,6 +102,8 @@ def test_comments_are_translated_and_carry_their_language(
     note = note_by(alice, "Weekend hotpot")
     comment = engagement.add_comment(author=bob, note=note, body="看起来好好吃！")
     assert comment.language == "zh-Hans"
+    listed = as_member(alice).get(f"/notes/{note.pk}/comments").json()["items"]
+    assert listed[0]["language"] == "zh-Hans"
 
     body = as_member(alice).post(f"/comments/{comment.pk}/translation", {}).json()
 

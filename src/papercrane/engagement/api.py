@@ -77,6 +77,7 @@ class CommentViewer(Schema):
 class ReplyOut(Schema):
     id: str
     body: str
+    language: str = Field(description='detected: "en", "zh-Hans", …; "" when it has none')
     author: AuthorOut
     created_at: datetime
     edited_at: datetime | None
