@@ -100,3 +100,22 @@ def test_a_hidden_comment_is_not_translated(
     client.force_login(alice)
     assert client.get(f"/comments/{comment.pk}/translation").status_code == 404
     assert libretranslate.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_card_titles_are_translated_for_automatic_readers(
+    libretranslate: TranslationDouble, bob: Member, alice: Member
+) -> None:
+    from papercrane.cli import worker
+
+    notes.create_note(author=bob, fields=notes.NoteFields(title="成都火锅", topics=["美食"]))
+    worker(["--batch"])  # index the note
+    accounts.update_profile(member=alice, auto_translate=True)
+
+    first = page(alice, "/topics/美食")
+    assert "成都火锅" in first and "[en] 成都火锅" not in first  # cards never wait
+    worker(["--batch"])  # the titles are translated in the background
+    again = page(alice, "/topics/美食")
+    assert '<h3 class="card-title" lang="en" title="成都火锅">[en] 成都火锅</h3>' in again
+
+    assert "[en] 成都火锅" not in page(bob, "/topics/美食")  # bob reads Chinese

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import opencc
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from papercrane import ratelimit
@@ -182,3 +183,43 @@ def translate_comments(comments: list[Any], target: str) -> None:
             return
         for comment, text in zip(group, result.texts, strict=True):
             comment.translated = text
+
+
+def card_titles(notes: list[Any], viewer: Member | None) -> dict[int, str]:
+    """Translated titles of the cards in other languages, for a reader with automatic
+    translation: those already cached now, the others translated in the background so the next
+    page shows them (a page of cards never waits for a provider)."""
+    if viewer is None or not viewer.auto_translate:
+        return {}
+    target = viewer.language
+    foreign = [n for n in notes if n.language and not detection.same_language(n.language, target)]
+    titles: dict[int, str] = {}
+    missing: list[int] = []
+    for source in {note.language for note in foreign}:
+        group = [note for note in foreign if note.language == source]
+        found = queries.cached(
+            [note.title for note in group], source, target, settings.TRANSLATION_PROVIDERS
+        )
+        for note in group:
+            if note.title in found:
+                titles[note.pk] = found[note.title][0]
+            else:
+                missing.append(note.pk)
+    if missing:
+        from papercrane.language.tasks import translate_titles  # tasks import this module
+
+        translate_titles.enqueue(note_ids=missing, target=target)
+    return titles
+
+
+def translate_titles(note_ids: list[int], target: str) -> None:
+    """Translate and cache the titles of these notes (the background half of card_titles)."""
+    from papercrane.notes.models import Note  # notes' services import this module
+
+    notes = list(Note.objects.filter(pk__in=note_ids).only("title", "language"))
+    for source in {note.language for note in notes if note.language}:
+        titles = [note.title for note in notes if note.language == source]
+        try:
+            translate(titles, target, source)
+        except TranslationUnavailable:
+            return  # the cards keep their original titles

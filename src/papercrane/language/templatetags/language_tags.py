@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from papercrane.language import detection
+from papercrane.language import detection, services
 
 register = template.Library()
 
@@ -19,6 +19,14 @@ def foreign_to(item: Any, target: str) -> bool:
 
 
 @register.filter
-def translation_of(translations: dict[str, str] | None, text: str) -> str:
-    """The translation of ``text`` in a {text: translation} map, or ""."""
-    return (translations or {}).get(text, "")
+def translation_of(translations: dict[Any, str] | None, key: Any) -> str:
+    """The translation of ``key`` (a text, or a note id) in a map of translations, or ""."""
+    return (translations or {}).get(key, "")
+
+
+@register.simple_tag(takes_context=True)
+def card_titles(context: Any, notes: Any) -> dict[int, str]:
+    """Translated titles for a grid of cards, when the reader translates automatically."""
+    request = context.get("request")
+    viewer = request.user if request is not None and request.user.is_authenticated else None
+    return services.card_titles(list(notes), viewer)
