@@ -8,7 +8,8 @@ relevant result. Prints one JSON line: Recall@1/5/10 and MRR (plus query latency
     papercrane eval search --dataset ../shared/data/xquad --lang zh
     papercrane eval search --dataset ../shared/data/xquad --lang en
     papercrane eval search --dataset ../shared/data/cmrc2018
-    papercrane eval search --dataset ../shared/data/xquad --lang zh --query-lang en
+    papercrane eval search --dataset ../shared/data/xquad --cross zh-en  # zh questions, en notes
+    PAPERCRANE_SEMANTIC_SEARCH=false papercrane eval search ...   # the lexical retriever alone
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def _load_notes(paragraphs: list[str]) -> list[int]:
         for text in paragraphs
     )
     services.reindex_all()
+    services.embed_all()  # a no-op with PAPERCRANE_SEMANTIC_SEARCH=false
     return [note.pk for note in notes]
 
 
@@ -116,9 +118,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--lang", default="zh", help="language of the notes (XQuAD file)")
     parser.add_argument("--query-lang", help="language of the questions, if different")
+    parser.add_argument(
+        "--cross",
+        help="QUESTIONS-NOTES, e.g. zh-en: questions in one language, notes in the other",
+    )
     parser.add_argument("--database-url", help="a PostgreSQL server to use instead of SQLite")
     args = parser.parse_args(argv)
 
+    if args.cross:
+        args.query_lang, args.lang = args.cross.split("-", 1)
     documents = load(_dataset_file(args.dataset, args.lang))
     questions = documents
     if args.query_lang and args.query_lang != args.lang:
@@ -136,11 +144,15 @@ def main(argv: list[str]) -> int:
         ]
         figures = evaluate(pairs)
         vendor = connection.vendor
+        from django.conf import settings
+
+        semantic = settings.SEMANTIC_SEARCH
     result = {
         "dataset": args.dataset.name,
         "lang": args.lang,
         "query_lang": args.query_lang or args.lang,
         "database": vendor,
+        "retrievers": "lexical+semantic" if semantic else "lexical",
         "notes": len(documents),
         **figures,
     }

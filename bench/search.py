@@ -667,6 +667,9 @@ def main(argv: list[str]) -> int:
     revision = _revision()
     rng = np.random.default_rng(args.seed)
     words = corpus()
+    # The lexical index at scale: the corpus is not embedded (a million notes would take days
+    # of CPU), and the semantic retriever stays off.
+    os.environ["PAPERCRANE_SEMANTIC_SEARCH"] = "false"
     with throwaway_database(args.database_url, args.keep):
         from django.db import connection
 

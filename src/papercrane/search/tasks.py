@@ -10,3 +10,8 @@ from papercrane.search import services
 @task()
 def index_note(note_id: int) -> None:
     services.index_note(note_id)
+
+
+@task()
+def embed_note(note_id: int) -> None:
+    services.embed_note(note_id)
