@@ -21,6 +21,7 @@ Prints one JSON line: ``{"pipeline": {...}, "baselines": {...}, ...}``.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import logging
 import sys
@@ -227,6 +228,8 @@ def main(argv: list[str]) -> int:
         if args.split == "random"
         else recsys.temporal_split(data)
     )
+    # Last.fm's notes are artist names: nothing to embed, so the embedding-based bridge is off.
+    os.environ["PAPERCRANE_SEMANTIC_SEARCH"] = "false"
     with throwaway_database(args.database_url, args.keep):
         from django.db import connection
 

@@ -282,6 +282,8 @@ def main(argv: list[str]) -> int:
 
     began = time.perf_counter()
     rng = np.random.default_rng(args.seed)
+    # Generated notes have no real text to embed: the embedding-based bridge stays off.
+    os.environ["PAPERCRANE_SEMANTIC_SEARCH"] = "false"
     with throwaway_database(args.database_url, args.keep):
         from django.conf import settings
         from django.db import connection

@@ -41,9 +41,11 @@ from papercrane.engagement.models import Collect, Comment, Like
 from papercrane.feed import learning
 from papercrane.feed.models import ChosenTopic, Feedback, Impression, Neighbours, Profile, Snapshot
 from papercrane.ids import parse_id
+from papercrane.language import detection
 from papercrane.notes import queries as note_queries
 from papercrane.notes.models import Note, NoteTopic, Topic, Visibility
 from papercrane.notes.text import normalize_topic
+from papercrane.search import semantic
 
 SMALL_CREATOR_FOLLOWERS = 1_000
 FOLLOWING_DAYS = 14
@@ -61,7 +63,11 @@ RECENT_ENGAGEMENT = 300  # engagements read to build or top up a member's profil
 CO_ENGAGEMENT_CANDIDATES = 200
 SOCIAL_FOLLOWEES = 50  # whose recent likes count (the most recently followed)
 FEWER_LIKE_THIS_COST = 1.0  # a topic or creator the member wants fewer of: after the rest
-SUPPORTED_LANGUAGES = ("en", "zh-Hans")
+SUPPORTED_LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+# Notes that read like the member's latest engagement (multilingual embeddings, so in any
+# language): what the bridge share draws on first.
+SIMILAR_FROM = 20
+SIMILAR_CANDIDATES = 200
 
 TRENDING = "trending"
 FRESH = "fresh"
@@ -74,7 +80,7 @@ class Reason:
     names what it refers to."""
 
     kind: str  # liked | collected | commented | following | friends | topic | trending |
-    #            new_creator | language | chosen
+    #            new_creator | language | chosen | similar | similar_language
     note_id: int | None = None
     note_title: str = ""
     topic: str = ""
@@ -393,6 +399,10 @@ def _personal_candidates(context: Context) -> dict[int, Candidate]:
     context.kinds.update(fresh.kinds)
     context.excluded |= set(context.kinds)
     _followed_candidates(context, candidates)
+    # Newest engagement first (the profile's, stored as JSON, comes in no reliable order).
+    engaged = [*fresh.kinds, *(int(k) for k in (profile.engaged if profile else {}))]
+    for note_id in semantic.like_notes(engaged[:SIMILAR_FROM], SIMILAR_CANDIDATES):
+        add(note_id, "similar")
     return candidates
 
 
@@ -416,7 +426,9 @@ def _global_candidates(context: Context, candidates: dict[int, Candidate]) -> No
 
 def _other_language(row: dict[str, Any], context: Context) -> bool:
     language = row.get("language") or ""
-    return language in SUPPORTED_LANGUAGES and language != context.language
+    return language in SUPPORTED_LANGUAGES and not detection.same_language(
+        language, context.language
+    )
 
 
 @dataclass
@@ -638,6 +650,9 @@ def _reason(candidate: Candidate, fact: NoteFacts, context: Context) -> Reason:
     if shared:
         best = max(shared, key=lambda t: context.topics[t])
         return Reason("chosen" if best in context.chosen else "topic", topic=str(best))
+    other_language = _other_language({"language": fact.language}, context)
+    if "similar" in sources:
+        return Reason("similar_language" if other_language else "similar", language=fact.language)
     if "language" in sources:
         return Reason("language", language=fact.language)
     if "new_creator" in sources:

@@ -26,10 +26,17 @@ def text(reason: Reason) -> str:
         return _("Because you picked %(topic)s") % {"topic": topic}
     if reason.kind == "topic" and topic:
         return _("Popular in %(topic)s") % {"topic": topic}
+    chinese = reason.language.startswith("zh")
     if reason.kind == "language":
-        if reason.language == "zh-Hans":
-            return _("Popular in Chinese")
-        return _("Popular in English")
+        return _("Popular in Chinese") if chinese else _("Popular in English")
+    if reason.kind == "similar_language":
+        return (
+            _("Like notes you enjoyed, in Chinese")
+            if chinese
+            else _("Like notes you enjoyed, in English")
+        )
+    if reason.kind == "similar":
+        return _("Like notes you enjoyed")
     if reason.kind == "new_creator":
         return _("New creator")
     return _("Trending now")

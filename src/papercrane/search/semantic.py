@@ -69,15 +69,26 @@ class VectorIndex:
             self.matrix[self.rows[note_id]] = embedding.from_bytes(vector)
         self.seen_until = rows[-1][2]
 
-    def nearest(self, vector: np.ndarray, limit: int) -> list[int]:
+    def nearest(
+        self,
+        vector: np.ndarray,
+        limit: int,
+        leave_out: frozenset[int] = frozenset(),
+        margin: float | None = SIMILARITY_MARGIN,
+    ) -> list[int]:
+        """The ``limit`` nearest notes, best first; with ``margin``, only those within it of
+        the best."""
         if not len(self.ids):
             return []
         scores = self.matrix @ vector
+        for note_id in leave_out:
+            if note_id in self.rows:
+                scores[self.rows[note_id]] = -np.inf
         count = min(limit, len(scores))
         top = np.argpartition(-scores, count - 1)[:count]
         top = top[np.argsort(-scores[top], kind="stable")]
-        floor = scores[top[0]] - SIMILARITY_MARGIN
-        return [int(self.ids[i]) for i in top if scores[i] >= floor]
+        floor = scores[top[0]] - margin if margin is not None else -np.inf
+        return [int(self.ids[i]) for i in top if scores[i] >= floor and np.isfinite(scores[i])]
 
 
 _INDEX = VectorIndex()
@@ -87,6 +98,21 @@ def reset() -> None:
     """Forget the loaded vectors; the next query reloads them all (tests, a restored backup)."""
     global _INDEX
     _INDEX = VectorIndex()
+
+
+def like_notes(note_ids: list[int], limit: int) -> list[int]:
+    """Ids of the notes nearest the average of these notes' embeddings (those not embedded
+    are skipped), best first, the notes themselves left out. No margin: e5 rates notes in the
+    notes' own language a little closer, and the other languages' nearest are wanted too."""
+    if not settings.SEMANTIC_SEARCH or not note_ids:
+        return []
+    _INDEX.refresh()
+    rows = [_INDEX.rows[note_id] for note_id in note_ids if note_id in _INDEX.rows]
+    if not rows:
+        return []
+    centre = _INDEX.matrix[rows].mean(axis=0)
+    centre /= np.linalg.norm(centre) or 1.0
+    return _INDEX.nearest(centre, limit, leave_out=frozenset(note_ids), margin=None)
 
 
 def nearest_notes(text: str, limit: int) -> list[int]:
