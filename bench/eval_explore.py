@@ -21,9 +21,9 @@ Prints one JSON line: ``{"pipeline": {...}, "baselines": {...}, ...}``.
 from __future__ import annotations
 
 import argparse
-import os
 import json
 import logging
+import os
 import sys
 import time
 from collections import Counter, defaultdict
