@@ -119,3 +119,32 @@ def test_card_titles_are_translated_for_automatic_readers(
     assert '<h3 class="card-title" lang="en" title="成都火锅">[en] 成都火锅</h3>' in again
 
     assert "[en] 成都火锅" not in page(bob, "/topics/美食")  # bob reads Chinese
+
+
+def test_the_composer_detects_or_takes_the_authors_language(alice: Member) -> None:
+    client = Client()
+    client.force_login(alice)
+    response = client.post("/post", {"title": "成都火锅", "body": "很好吃", "publish": "1"})
+    assert response.status_code == 302
+    note = Note.objects.get(title="成都火锅")
+    assert (note.language, note.language_chosen) == ("zh-Hans", False)
+    # Detected, not chosen: the editor keeps offering detection.
+    assert (
+        '<option value="zh-Hans" selected>'
+        not in client.get(f"/notes/{note.pk}/edit").content.decode()
+    )
+
+    client.post(
+        f"/notes/{note.pk}/edit",
+        {"title": "成都火锅", "body": "很好吃", "language": "zh-Hant", "version": note.version},
+    )
+    note.refresh_from_db()
+    assert (note.language, note.language_chosen) == ("zh-Hant", True)
+    assert (
+        '<option value="zh-Hant" selected>' in client.get(f"/notes/{note.pk}/edit").content.decode()
+    )
+
+    response = client.post(
+        f"/notes/{note.pk}/edit", {"title": "成都火锅", "language": "xx", "version": note.version}
+    )
+    assert "Choose a language from the list" in response.content.decode()

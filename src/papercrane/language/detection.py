@@ -16,6 +16,7 @@ import re
 from functools import cache
 
 import opencc
+from django.utils.translation import gettext_lazy as _
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 ENGLISH = "en"
@@ -45,6 +46,22 @@ _LINGUA = {
     Language.VIETNAMESE: "vi",
     Language.INDONESIAN: "id",
 }
+# What authors may choose from (the composer's "Language"), in the reader's language.
+CHOICES = (
+    (ENGLISH, _("English")),
+    (SIMPLIFIED_CHINESE, _("Simplified Chinese")),
+    (TRADITIONAL_CHINESE, _("Traditional Chinese")),
+    (JAPANESE, _("Japanese")),
+    (KOREAN, _("Korean")),
+    ("fr", _("French")),
+    ("de", _("German")),
+    ("es", _("Spanish")),
+    ("pt", _("Portuguese")),
+    ("it", _("Italian")),
+    ("ru", _("Russian")),
+    ("vi", _("Vietnamese")),
+    ("id", _("Indonesian")),
+)
 CODES = (
     SIMPLIFIED_CHINESE,
     TRADITIONAL_CHINESE,

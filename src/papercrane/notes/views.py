@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from papercrane import ratelimit
 from papercrane.accounts.http import MemberRequest
 from papercrane.ids import parse_id
+from papercrane.language import detection
 from papercrane.language import services as language_services
 from papercrane.media import processing
 from papercrane.media import services as media_services
@@ -37,6 +38,7 @@ def _form_fields(request: HttpRequest, media_ids: list[str]) -> services.NoteFie
         media_ids=media_ids,
         topics=_split_topics(post.get("topics", ""))[:50],
         visibility=post.get("visibility", Visibility.PUBLIC),
+        language=post.get("language", "")[:16],
         place_name=post.get("place_name", ""),
         place_city=post.get("place_city", ""),
         draft="save_draft" in post,
@@ -83,6 +85,7 @@ def _composer_context(
         "errors": errors,
         "media": media,
         "visibilities": Visibility.choices,
+        "languages": detection.CHOICES,
         "title_max": text.TITLE_MAX_UNITS,
         "max_media": services.MAX_MEDIA,
     }
@@ -166,6 +169,7 @@ EDITABLE = {
     "place_city",
     "media_ids",
     "draft",
+    "language",
 }
 
 
@@ -192,6 +196,7 @@ def edit(request: MemberRequest, note_id: int) -> HttpResponse:
         "body": note.body,
         "topics": " ".join(topic.name for topic in note.topics.all()),
         "visibility": note.visibility,
+        "language": note.language if note.language_chosen else "",
         "place_name": note.place_name,
         "place_city": note.place_city,
     }
