@@ -22,7 +22,7 @@ def chinese_note(bob: Member, alice: Member) -> Note:
     note = notes.create_note(
         author=bob,
         fields=notes.NoteFields(
-            title="成都火锅", body="周末吃火锅 <script>alert(1)</script>", topics=["美食"]
+            title="成都火锅", body="周末吃火锅 <script>alert(1)</script> #成都", topics=["美食"]
         ),
     )
     engagement.add_comment(author=bob, note=note, body="真的很好吃！")
@@ -56,6 +56,7 @@ def test_see_translation_escapes_what_comes_back(
     assert "<SCRIPT>" not in html
     assert "[en] 真的很好吃！" in html  # comments too
     assert '<span class="topic-translation" lang="en">([en] 美食)</span>' in html
+    assert '>#成都</a> <span class="topic-translation">([en] 成都)</span>' in html  # in the body
 
 
 def test_automatic_translation_is_one_setting(

@@ -46,10 +46,20 @@ def media_srcset(media: Media) -> str:
 
 
 @register.filter
-def note_body(note: Note, body: str | None = None) -> str:
-    """The body as safe HTML: text escaped, #topics and real @mentions linked, lines kept.
-    ``body`` is another text of the note's to render so (its translation)."""
-    body = note.body if body is None else body
+def note_body(note: Note) -> str:
+    """The body as safe HTML: text escaped, #topics and real @mentions linked, lines kept."""
+    return _linked_body(note, note.body, {})
+
+
+@register.filter
+def translated_body(note: Note, reading: Any) -> str:
+    """The translated body of a ``language.services.Reading`` as ``note_body`` renders the
+    original, each #topic followed by its translated name."""
+    topics = {text.normalize_topic(name): shown for name, shown in reading.topics.items()}
+    return _linked_body(note, reading.body, topics)
+
+
+def _linked_body(note: Note, body: str, topic_names: dict[str, str]) -> str:
     mentioned = {member.username.lower() for member in note.mentions.all()}
     pieces: list[str] = []
     position = 0
@@ -59,6 +69,9 @@ def note_body(note: Note, body: str | None = None) -> str:
         if token.startswith("#"):
             url = reverse("notes:topic", args=[match.group(1)])
             pieces.append(format_html('<a class="topic" href="{}">{}</a>', url, token))
+            shown = topic_names.get(text.normalize_topic(match.group(1)), "")
+            if shown and shown != match.group(1):
+                pieces.append(format_html(' <span class="topic-translation">({})</span>', shown))
         elif match.group(2).lower() in mentioned:
             url = reverse("web:profile", args=[match.group(2)])
             pieces.append(format_html('<a class="mention" href="{}">{}</a>', url, token))
