@@ -149,3 +149,17 @@ def test_the_composer_detects_or_takes_the_authors_language(alice: Member) -> No
         f"/notes/{note.pk}/edit", {"title": "成都火锅", "language": "xx", "version": note.version}
     )
     assert "Choose a language from the list" in response.content.decode()
+
+
+def test_photo_descriptions_are_translated_too(
+    libretranslate: TranslationDouble, bob: Member, alice: Member
+) -> None:
+    from papercrane.media import services as media
+    from tests.helpers import image_bytes
+
+    photo = media.upload(owner=bob, data=image_bytes(), alt_text="一锅红油火锅")
+    note = notes.create_note(
+        author=bob, fields=notes.NoteFields(title="成都火锅", media_ids=[str(photo.pk)])
+    )
+    assert 'alt="一锅红油火锅"' in page(alice, f"/notes/{note.pk}")
+    assert 'alt="[en] 一锅红油火锅"' in page(alice, f"/notes/{note.pk}?view=translated")

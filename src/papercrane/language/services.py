@@ -133,15 +133,19 @@ class Reading:
     title: str = ""
     body: str = ""
     topics: dict[str, str] = field(default_factory=dict)  # topic name → translated name
+    alt_texts: dict[str, str] = field(default_factory=dict)  # photo description → translated
     provider: str = ""
     error: str = ""
     title_gloss: list[gloss.Segment] = field(default_factory=list)
     body_gloss: list[gloss.Segment] = field(default_factory=list)
 
 
-def reading(note: Any, viewer: Member | None, asked: str = "") -> Reading:
+def reading(
+    note: Any, viewer: Member | None, asked: str = "", alt_texts: list[str] | None = None
+) -> Reading:
     """The note as ``viewer`` asked to read it (``asked``), else as their settings say:
-    translated when they turned on automatic translation and it is in another language."""
+    translated when they turned on automatic translation and it is in another language.
+    ``alt_texts`` are its photos' descriptions, translated with the rest."""
     target = queries.reader_language(viewer)
     foreign = bool(note.language) and not detection.same_language(note.language, target)
     automatic = viewer is not None and viewer.auto_translate and foreign
@@ -150,19 +154,23 @@ def reading(note: Any, viewer: Member | None, asked: str = "") -> Reading:
     if mode == "learn":
         shown.title_gloss, shown.body_gloss = gloss.gloss(note.title), gloss.gloss(note.body)
     elif mode == "translated":
-        _translate_reading(shown, note)
+        _translate_reading(shown, note, [text for text in alt_texts or [] if text])
     return shown
 
 
-def _translate_reading(shown: Reading, note: Any) -> None:
+def _translate_reading(shown: Reading, note: Any, alt_texts: list[str]) -> None:
     topics = [topic.name for topic in note.topics.all()]
     try:
-        result = translate([note.title, note.body, *topics], shown.target, note.language)
+        result = translate(
+            [note.title, note.body, *topics, *alt_texts], shown.target, note.language
+        )
     except TranslationUnavailable as error:
         shown.mode, shown.error = "original", unavailable_message(error)
         return
-    shown.title, shown.body, *names = result.texts
+    shown.title, shown.body = result.texts[:2]
+    names = result.texts[2 : 2 + len(topics)]
     shown.topics = dict(zip(topics, names, strict=True))
+    shown.alt_texts = dict(zip(alt_texts, result.texts[2 + len(topics) :], strict=True))
     shown.provider = result.provider
 
 

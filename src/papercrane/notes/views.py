@@ -152,11 +152,12 @@ def detail(request: HttpRequest, note_id: int) -> HttpResponse:
     note = queries.visible_note(viewer, note_id)
     if note is None:
         raise Http404
-    reading = language_services.reading(note, viewer, request.GET.get("view", ""))
+    photos = queries.photos(note)
+    reading = language_services.reading(
+        note, viewer, request.GET.get("view", ""), [photo.alt_text for photo in photos]
+    )
     return render(
-        request,
-        "notes/detail.html",
-        {"note": note, "photos": queries.photos(note), "reading": reading},
+        request, "notes/detail.html", {"note": note, "photos": photos, "reading": reading}
     )
 
 
