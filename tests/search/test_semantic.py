@@ -94,3 +94,17 @@ def test_notes_are_embedded_again_only_when_their_text_changes(
     after = NoteVector.objects.get(note_id=note.pk)
     assert after.text_hash != before.text_hash
     assert titles("knitting socks by hand")[0] == "Knitting socks"
+
+
+def test_the_page_says_when_results_are_only_related(community: dict[str, Note]) -> None:
+    from django.test import Client
+
+    semantic.reset()
+    related = Client().get("/search", {"q": "spicy hotpot with friends"}).content.decode()
+    assert "成都火锅推荐" in related
+    assert "These are the closest in meaning" in related
+
+    semantic.reset()
+    exact = Client().get("/search", {"q": "knitting"}).content.decode()
+    assert "Knitting a winter scarf" in exact
+    assert "These are the closest in meaning" not in exact

@@ -123,6 +123,12 @@ def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[int]:
     return sorted(scores, key=lambda note_id: (-scores[note_id], -note_id))
 
 
+def words_match(search: NoteSearch) -> bool:
+    """Whether some note holds the words searched for. When none does, the results are only
+    the semantic retriever's nearest notes, which are related at best (it always finds some)."""
+    return bool(lexical(search, 1))
+
+
 def ranked_note_ids(search: NoteSearch, limit: int) -> list[int]:
     """The merged ranking of every retriever (before visibility)."""
     if search.is_empty:

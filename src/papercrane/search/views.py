@@ -125,12 +125,12 @@ def _choices(params: SearchParams, name: str, labels: dict[str, Promise]) -> lis
 
 
 def _note_page(viewer: Member | None, params: SearchParams) -> dict[str, Any]:
-    notes, has_more = queries.search_notes(
-        viewer, params.note_search(), offset=params.offset, limit=PAGE_SIZE
-    )
+    search = params.note_search()
+    notes, has_more = queries.search_notes(viewer, search, offset=params.offset, limit=PAGE_SIZE)
     end = params.offset + PAGE_SIZE
     return {
         "notes": notes,
+        "only_related": bool(notes) and params.offset == 0 and not queries.words_match(search),
         "more_url": params.url(offset=end) if has_more else "",
         "capped": bool(notes) and not has_more and end >= queries.MAX_RESULTS,
         "max_results": queries.MAX_RESULTS,
