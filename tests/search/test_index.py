@@ -104,7 +104,12 @@ def test_a_deleted_author_s_notes_leave_the_results(
     assert found("hotpot") == []
 
 
-def test_reciprocal_rank_fusion_rewards_agreement() -> None:
-    assert fuse([[1, 2, 3]]) == [1, 2, 3]
-    assert fuse([[1, 2, 3], [2, 5, 1]])[:3] == [2, 1, 5]
-    assert set(fuse([[1], [4]])) == {1, 4}
+def test_score_fusion_rewards_agreement_and_keeps_strong_matches_first() -> None:
+    assert fuse({"lexical": [(1, 1.0), (2, 0.5), (3, 0.1)]}) == [1, 2, 3]
+    agreeing = {"lexical": [(1, 1.0), (2, 0.9), (3, 0.1)], "semantic": [(2, 1.0), (5, 0.8)]}
+    assert fuse(agreeing)[:2] == [2, 1]
+    # A far stronger word match stays first though the embedding prefers another note.
+    rare_word = {"lexical": [(1, 1.0), (2, 0.1)], "semantic": [(2, 1.0), (1, 0.6)]}
+    assert fuse(rare_word)[0] == 1
+    assert set(fuse({"lexical": [(1, 1.0)], "semantic": [(4, 1.0)]})) == {1, 4}
+    assert fuse({"lexical": [], "semantic": [(4, 1.0), (5, 0.7)]}) == [4, 5]

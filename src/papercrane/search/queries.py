@@ -1,8 +1,8 @@
 """Read paths for search: notes, members and topics, suggestions, trending and history.
 
-Notes are found by retrievers, each producing note ids best first: the lexical retriever
-(``ranking``) and the semantic one (``semantic``: multilingual embeddings, so an English query
-finds Chinese notes); their rankings are merged by reciprocal rank fusion.
+Notes are found by retrievers, each producing (note id, score) best first: the lexical
+retriever (``ranking``) and the semantic one (``semantic``: multilingual embeddings, so an
+English query finds Chinese notes); their results are merged by relative score fusion.
 Visibility (blocks, privacy, drafts, moderation) is applied to the merged ranking, so no
 retriever can leak what the viewer may not see.
 """
@@ -27,7 +27,11 @@ from papercrane.search import semantic as semantic_index
 from papercrane.search.models import HistoryEntry, QueryCount
 
 MAX_RESULTS = 1000  # deepest a result list may be paged
-RRF_K = 60
+# Relative score fusion: each retriever's scores run from 0 to 1 (lexical: BM25 over the best
+# match's; semantic: how far within its margin of the best), summed with these weights.
+# Scores, not ranks: a note holding a rare word the query asks for stays first even when the
+# embedding (which knows nothing of that word) prefers another.
+FUSION_WEIGHTS = {"lexical": 0.5, "semantic": 0.5}
 COMPLETION_WEIGHT = 0.8
 TRENDING_DAYS = 2
 TRENDING_MIN_COUNT = 3  # a query enters trending only once several searches share it
@@ -69,10 +73,10 @@ class NoteSearch:
         return analysis.topic_token(self.topic) if self.topic.strip() else ""
 
 
-Retriever = Callable[[NoteSearch, int], list[int]]
+Retriever = Callable[[NoteSearch, int], list[tuple[int, float]]]
 
 
-def lexical(search: NoteSearch, limit: int) -> list[int]:
+def lexical(search: NoteSearch, limit: int) -> list[tuple[int, float]]:
     """Note ids by BM25 over analysed tokens, blended with engagement and freshness."""
     tokens = [term.token for term in search.terms]
     required = [search.topic_token] if search.topic_token else []
@@ -98,10 +102,12 @@ def lexical(search: NoteSearch, limit: int) -> list[int]:
         since_epoch=int((timezone.now() - since).timestamp()) if since else None,
         required=required,
     )
-    return ranking.rank(weighted, filters=filters, sort=search.sort, limit=limit, corpus=corpus)
+    ranked = ranking.rank(weighted, filters=filters, sort=search.sort, limit=limit, corpus=corpus)
+    best = max((score for _, score in ranked), default=0.0) or 1.0
+    return [(note_id, score / best) for note_id, score in ranked]
 
 
-def semantic(search: NoteSearch, limit: int) -> list[int]:
+def semantic(search: NoteSearch, limit: int) -> list[tuple[int, float]]:
     """Note ids by closeness in multilingual embedding space: finds notes in any language.
     Filters and words still being typed are the lexical retriever's alone."""
     if search.typing or search.topic or search.language or search.period:
@@ -112,15 +118,17 @@ def semantic(search: NoteSearch, limit: int) -> list[int]:
 RETRIEVERS: list[Retriever] = [lexical, semantic]
 
 
-def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[int]:
-    """Reciprocal rank fusion: each ranking gives 1 / (k + rank) to each id it holds."""
-    if len(rankings) == 1:
-        return list(rankings[0])
-    scores: dict[int, float] = {}
-    for ranked in rankings:
-        for position, note_id in enumerate(ranked, start=1):
-            scores[note_id] = scores.get(note_id, 0.0) + 1.0 / (k + position)
-    return sorted(scores, key=lambda note_id: (-scores[note_id], -note_id))
+def fuse(rankings: dict[str, Sequence[tuple[int, float]]]) -> list[int]:
+    """Relative score fusion: each retriever scores its results from 0 to 1 (relative to its
+    best), and a note's fused score is the weighted sum of its scores."""
+    found = {name: ranked for name, ranked in rankings.items() if ranked}
+    if len(found) == 1:
+        return [note_id for note_id, _ in next(iter(found.values()))]
+    fused: dict[int, float] = {}
+    for name, ranked in found.items():
+        for note_id, score in ranked:
+            fused[note_id] = fused.get(note_id, 0.0) + FUSION_WEIGHTS.get(name, 1.0) * score
+    return sorted(fused, key=lambda note_id: (-fused[note_id], -note_id))
 
 
 def words_match(search: NoteSearch) -> bool:
@@ -134,7 +142,7 @@ def ranked_note_ids(search: NoteSearch, limit: int) -> list[int]:
     if search.is_empty:
         return []
     retrievers = RETRIEVERS if search.sort == "relevant" else [lexical]
-    return fuse([retriever(search, limit) for retriever in retrievers])[:limit]
+    return fuse({retriever.__name__: retriever(search, limit) for retriever in retrievers})[:limit]
 
 
 def search_notes(

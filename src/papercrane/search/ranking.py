@@ -192,8 +192,9 @@ def rank(
     sort: str,
     limit: int,
     corpus: Corpus,
-) -> list[int]:
-    """Note ids, best first, at most ``limit``. ``terms`` carry their IDF already.
+) -> list[tuple[int, float]]:
+    """(note id, relevance score), best first, at most ``limit``. ``terms`` carry their IDF
+    already.
 
     Typed text only ever reaches the SQL as parameters; the f-strings below assemble
     column names, constants and computed numbers.
@@ -218,14 +219,14 @@ def rank(
         f"JOIN notes_note n ON n.id = d.note_id {where}), "
         "scored AS (SELECT note_id, published_epoch, collect_count, "
         f"{_blended(_bm25(terms, corpus.average_length))} AS score FROM counted {coverage}) "
-        f"SELECT note_id FROM scored ORDER BY {ORDERS[sort]} LIMIT %s"
+        f"SELECT note_id, score FROM scored ORDER BY {ORDERS[sort]} LIMIT %s"
     )
     params.append(limit)
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in backend_for().query_settings():
             cursor.execute(statement)
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        return [(note_id, float(score)) for note_id, score in cursor.fetchall()]
 
 
 def _where(filters: Filters) -> tuple[str, list[Any]]:

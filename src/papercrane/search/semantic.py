@@ -75,7 +75,7 @@ class VectorIndex:
         limit: int,
         leave_out: frozenset[int] = frozenset(),
         margin: float | None = SIMILARITY_MARGIN,
-    ) -> list[int]:
+    ) -> list[tuple[int, float]]:
         """The ``limit`` nearest notes, best first; with ``margin``, only those within it of
         the best."""
         if not len(self.ids):
@@ -88,7 +88,11 @@ class VectorIndex:
         top = np.argpartition(-scores, count - 1)[:count]
         top = top[np.argsort(-scores[top], kind="stable")]
         floor = scores[top[0]] - margin if margin is not None else -np.inf
-        return [int(self.ids[i]) for i in top if scores[i] >= floor and np.isfinite(scores[i])]
+        return [
+            (int(self.ids[i]), float(scores[i]))
+            for i in top
+            if scores[i] >= floor and np.isfinite(scores[i])
+        ]
 
 
 _INDEX = VectorIndex()
@@ -112,14 +116,20 @@ def like_notes(note_ids: list[int], limit: int) -> list[int]:
         return []
     centre = _INDEX.matrix[rows].mean(axis=0)
     centre /= np.linalg.norm(centre) or 1.0
-    return _INDEX.nearest(centre, limit, leave_out=frozenset(note_ids), margin=None)
+    nearest = _INDEX.nearest(centre, limit, leave_out=frozenset(note_ids), margin=None)
+    return [note_id for note_id, _ in nearest]
 
 
-def nearest_notes(text: str, limit: int) -> list[int]:
-    """Ids of the notes whose embeddings are nearest ``text``, best first."""
+def nearest_notes(text: str, limit: int) -> list[tuple[int, float]]:
+    """(note id, closeness) of the notes nearest ``text``, best first: 1 for the nearest,
+    falling to 0 at ``SIMILARITY_MARGIN`` below it."""
     if not settings.SEMANTIC_SEARCH or not text.strip():
         return []
     _INDEX.refresh()
     if not len(_INDEX.ids):
         return []  # nothing embedded yet: spare the query's embedding
-    return _INDEX.nearest(embedding.query(text), limit)
+    nearest = _INDEX.nearest(embedding.query(text), limit)
+    if not nearest:
+        return []
+    floor = nearest[0][1] - SIMILARITY_MARGIN
+    return [(note_id, (score - floor) / SIMILARITY_MARGIN) for note_id, score in nearest]
