@@ -108,3 +108,13 @@ def test_the_page_says_when_results_are_only_related(community: dict[str, Note])
     exact = Client().get("/search", {"q": "knitting"}).content.decode()
     assert "Knitting a winter scarf" in exact
     assert "These are the closest in meaning" not in exact
+
+
+def test_a_rare_word_match_beats_what_the_embedding_prefers(
+    alice: Member, post: Callable[..., Note]
+) -> None:
+    for n in range(4):
+        post(alice, f"Lantern festival {n}", "Lanterns over the old town at night")
+    target = post(alice, "Lantern qzxwvkj", "Paper lanterns over the river 河边的灯笼 #灯会")
+    NoteVector.objects.filter(note_id=target.pk).delete()  # as if not embedded yet
+    assert titles("Lantern qzxwvkj")[0] == "Lantern qzxwvkj"
