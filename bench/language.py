@@ -51,23 +51,16 @@ def cached_lookups(count: int, repeat: int) -> dict[str, float]:
     from papercrane.language import queries, services
     from papercrane.language.models import Translation
 
+    pairs = [("标题", "Title"), ("正文", "Body")]  # a title and a body per note
     rows = [
         Translation(
-            source_hash=queries.text_hash(f"标题 {i}"),
+            source_hash=queries.text_hash(f"{chinese} {i}"),
             source_language="zh-Hans",
             target_language="en",
             provider="libretranslate",
-            text=f"Title {i}",
+            text=f"{english} {i}",
         )
-        for i in range(count)
-    ] + [
-        Translation(
-            source_hash=queries.text_hash(f"正文 {i}"),
-            source_language="zh-Hans",
-            target_language="en",
-            provider="libretranslate",
-            text=f"Body {i}",
-        )
+        for chinese, english in pairs
         for i in range(count)
     ]
     Translation.objects.bulk_create(rows, batch_size=5000)

@@ -29,6 +29,17 @@ def _test_environment(settings: Any, tmp_path: Any) -> Iterator[None]:
 
 
 @pytest.fixture
+def semantic_search(settings: Any) -> Iterator[None]:
+    """Semantic search on, with each process's vector matrix loaded afresh."""
+    from papercrane.search import semantic
+
+    settings.SEMANTIC_SEARCH = True
+    semantic.reset()
+    yield
+    semantic.reset()
+
+
+@pytest.fixture
 def api() -> ApiClient:
     return ApiClient()
 

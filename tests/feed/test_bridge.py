@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
@@ -14,15 +13,7 @@ from papercrane.notes.models import Note
 from papercrane.search import semantic
 from tests.helpers import ApiClient
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def semantic_on(settings: Any) -> Iterator[None]:
-    settings.SEMANTIC_SEARCH = True
-    semantic.reset()
-    yield
-    semantic.reset()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("semantic_search")]
 
 
 def test_a_chinese_note_like_the_english_one_she_liked_is_bridged(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,15 +14,7 @@ from papercrane.search import semantic
 from papercrane.search.models import NoteVector
 from papercrane.search.queries import NoteSearch, search_notes
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def semantic_on(settings: Any) -> Iterator[None]:
-    settings.SEMANTIC_SEARCH = True
-    semantic.reset()
-    yield
-    semantic.reset()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("semantic_search")]
 
 
 def titles(text: str, viewer: Member | None = None, **filters: Any) -> list[str]:

@@ -77,10 +77,9 @@ def _target(request: HttpRequest, payload: TranslationIn) -> str:
 
 def _translated(request: HttpRequest, texts: list[str], target: str, source: str) -> Any:
     viewer = viewer_of(request)
-    key = str(viewer.pk) if viewer else ratelimit.client_ip(request)
-    ratelimit.hit("translate", key, services.TRANSLATIONS_PER_READER)
+    reader = str(viewer.pk) if viewer else ratelimit.client_ip(request)
     try:
-        return services.translate(texts, target, source)
+        return services.translate_for(reader, texts, target, source)
     except services.TranslationUnavailable as error:
         raise Problem(
             503,

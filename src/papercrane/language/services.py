@@ -57,6 +57,13 @@ def unavailable_message(error: TranslationUnavailable) -> str:
     return messages.get(error.reason, _("The translation service did not answer. Try again later."))
 
 
+def translate_for(reader: str, texts: list[str], target: str, source: str = "") -> Translated:
+    """``translate`` as asked by a reader (a member id, or an address when signed out), who
+    may ask ``TRANSLATIONS_PER_READER`` times an hour (RateLimited beyond)."""
+    ratelimit.hit("translate", reader, TRANSLATIONS_PER_READER)
+    return translate(texts, target, source)
+
+
 def translate(texts: list[str], target: str, source: str = "") -> Translated:
     """``texts`` in ``target``. ``source`` is detected from the texts when not given. Texts
     already in the target language come back as they are; cached translations are reused."""

@@ -18,10 +18,9 @@ def comment_translation(request: HttpRequest, comment_id: int) -> HttpResponse:
     if comment is None:
         raise Http404
     target = queries.reader_language(viewer)
-    key = str(viewer.pk) if viewer else ratelimit.client_ip(request)
+    reader = str(viewer.pk) if viewer else ratelimit.client_ip(request)
     try:
-        ratelimit.hit("translate", key, services.TRANSLATIONS_PER_READER)
-        result = services.translate([comment.body], target, comment.language)
+        result = services.translate_for(reader, [comment.body], target, comment.language)
     except ratelimit.RateLimited as limited:
         return HttpResponse(
             limited.message, status=429, headers={"Retry-After": str(limited.retry_after)}
