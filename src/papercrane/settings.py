@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "papercrane.search",
     "papercrane.language",
     "papercrane.feed",
+    "papercrane.moderation",
     "papercrane.api",
     "papercrane.web",
 ]
@@ -103,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "papercrane.accounts.middleware.MemberPreferencesMiddleware",
+    "papercrane.moderation.middleware.SuspendedMembersReadOnly",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -286,6 +288,17 @@ DEEPL_URL = env("PAPERCRANE_DEEPL_URL")  # default: DeepL's own, by the kind of 
 OPENAI_BASE_URL = env("PAPERCRANE_OPENAI_BASE_URL")
 OPENAI_API_KEY = env("PAPERCRANE_OPENAI_API_KEY")
 OPENAI_MODEL = env("PAPERCRANE_OPENAI_MODEL", "gpt-4o-mini")
+
+# --- Trust and safety ----------------------------------------------------------------------------
+
+# Where moderation decisions apply, as ISO country codes in each statement of reasons
+# (DSA Transparency Database ``territorial_scope``). Default: the whole EEA.
+MODERATION_TERRITORIAL_SCOPE = env_list(
+    "PAPERCRANE_MODERATION_TERRITORIAL_SCOPE",
+    "AT,BE,BG,CY,CZ,DE,DK,EE,ES,FI,FR,GR,HR,HU,IE,IS,IT,LI,LT,LU,LV,MT,NL,NO,PL,PT,RO,SE,SI,SK",
+)
+# Who runs this service, named in transparency reports and DSA exports.
+OPERATOR_NAME = env("PAPERCRANE_OPERATOR_NAME", "Papercrane")
 
 # --- Security ------------------------------------------------------------------------------------
 

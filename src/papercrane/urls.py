@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("papercrane.search.urls")),
     path("", include("papercrane.feed.urls")),
     path("", include("papercrane.language.urls")),
+    path("", include("papercrane.moderation.urls")),
     path("", include("papercrane.web.urls")),
 ]

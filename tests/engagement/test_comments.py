@@ -325,9 +325,8 @@ def test_comments_are_rate_limited(
         services.COMMENTS_PER_MEMBER.limit == 30
         and services.COMMENTS_PER_MEMBER.period_seconds == 60
     )
-    monkeypatch.setattr(
-        services, "COMMENTS_PER_MEMBER", ratelimit.Rate(limit=3, period_seconds=3600)
-    )
+    for name in ("COMMENTS_PER_MEMBER", "COMMENTS_PER_NEW_MEMBER"):
+        monkeypatch.setattr(services, name, ratelimit.Rate(limit=3, period_seconds=3600))
     for number in range(3):
         comment(bobs, note, f"spam {number}")
     response = bobs.post(f"/notes/{note.pk}/comments", {"body": "one more"})

@@ -98,7 +98,9 @@ def test_likes_of_one_note_are_one_item(
         "comment",
         "created_at",
         "read",
+        "decision_id",
     }
+    assert likes["decision_id"] is None
     assert as_member(alice).get("/notifications/unread-count").json() == {"unread": 2}
 
 

@@ -69,6 +69,9 @@ class Member(AbstractUser):
     )
     follower_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
+    # Set by a moderation decision (a statement of reasons says why); far in the future for a
+    # permanent suspension. A suspended member can sign in, read and appeal, but not take part.
+    suspended_until = models.DateTimeField(null=True, blank=True)
 
     objects = MemberManager()  # type: ignore[misc]
 

@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie, HttpBearer
 
 from papercrane.accounts import queries, services
 from papercrane.accounts.middleware import activate_member_preferences
 from papercrane.accounts.models import Member
+from papercrane.api.problems import Problem
+from papercrane.moderation import queries as moderation_queries
 
 
 class AuthedRequest(HttpRequest):
     """A request to an endpoint with ``auth=member_auth``: ``auth`` is the signed-in member."""
 
     auth: Member
+
+
+# What a suspended member may still do: read (safe methods), appeal, and manage sign-in.
+SUSPENDED_MAY_POST = re.compile(r"^/api/v1/(decisions/\d+/appeal|auth/)")
+
+
+def refuse_if_suspended(request: HttpRequest, member: Member) -> None:
+    """A suspended member reads, appeals and signs out, but takes no part: a 403 that says
+    why (the statement of reasons is in their decisions)."""
+    if request.method in {"GET", "HEAD", "OPTIONS"} or not moderation_queries.is_suspended(member):
+        return
+    if SUSPENDED_MAY_POST.match(request.path):
+        return
+    raise Problem(
+        403,
+        "account-suspended",
+        _("Your account is suspended"),
+        _("You can read and appeal the decision, but not post or interact until it ends."),
+    )
 
 
 class BearerAuth(HttpBearer):
@@ -28,6 +51,7 @@ class BearerAuth(HttpBearer):
         request.user = member
         request.api_token = api_token  # type: ignore[attr-defined]
         activate_member_preferences(request, member)
+        refuse_if_suspended(request, member)
         return member
 
 
@@ -39,6 +63,7 @@ class SessionAuth(APIKeyCookie):
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
+            refuse_if_suspended(request, user)
             return user
         return None
 

@@ -16,6 +16,7 @@ from papercrane.engagement.api import router as engagement_router
 from papercrane.feed.api import router as feed_router
 from papercrane.language.api import router as language_router
 from papercrane.media.api import router as media_router
+from papercrane.moderation.api import router as moderation_router
 from papercrane.notes.api import router as notes_router
 from papercrane.notifications.api import router as notifications_router
 from papercrane.search.api import router as search_router
@@ -61,6 +62,7 @@ api.add_router("/", notifications_router)
 api.add_router("/", search_router)
 api.add_router("/", feed_router)
 api.add_router("/", language_router)
+api.add_router("/", moderation_router)
 
 
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:

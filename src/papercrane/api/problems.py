@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -188,6 +188,12 @@ def install(api: NinjaAPI) -> None:
         ),
     )
     handle(Http404, lambda exc: not_found())
+    handle(
+        PermissionDenied,
+        lambda exc: Problem(
+            403, "forbidden", _("Not allowed"), str(exc) or _("You may not do this.")
+        ),
+    )
     handle(RequestDataTooBig, lambda exc: Problem(413, "too-large", _("The request is too large")))
     handle(HttpError, _from_http_error)
     handle(MediaRejected, _from_rejected_media)

@@ -120,6 +120,9 @@ class Comment(models.Model):
     score = models.PositiveIntegerField(default=0)
     author_replied = models.BooleanField(default=False)
     is_pinned = models.BooleanField(default=False)
+    # As on notes: moderation.models.ContentState and the rule it was applied under.
+    moderation_state = models.CharField(max_length=10, blank=True, default="")
+    moderation_rule = models.CharField(max_length=40, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
 

@@ -39,7 +39,7 @@ from papercrane.engagement.models import (
 from papercrane.ids import parse_id
 from papercrane.media.models import Media
 from papercrane.notes import queries as note_queries
-from papercrane.notes.models import Note
+from papercrane.notes.models import HIDDEN_STATES, Note
 
 INLINE_REPLIES = 3
 
@@ -87,11 +87,19 @@ _COMMENT_COLUMNS = [
 ]
 
 
+def _shown_to(viewer: Member | None) -> Q:
+    """Comments held or removed by moderation, or by a suspended member, are shown to their
+    author alone (who is told why)."""
+    shown = ~Q(moderation_state__in=HIDDEN_STATES) & note_queries.not_suspended()
+    return shown if viewer is None else shown | Q(author=viewer)
+
+
 def _comments(viewer: Member | None) -> QuerySet[Comment]:
     """Comments by active members, never across a block, with what a comment renders."""
     viewer = signed_in(viewer)
     comments = (
         Comment.objects.filter(author__is_active=True)
+        .filter(_shown_to(viewer))
         .select_related("author", "reply_to")
         .only(*_COMMENT_COLUMNS)
         .annotate(note_author_id=F("note__author_id"))

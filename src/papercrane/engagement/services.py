@@ -38,11 +38,14 @@ from papercrane.engagement.models import (
 )
 from papercrane.language import detection
 from papercrane.language import services as language_services
+from papercrane.moderation import classifiers
+from papercrane.moderation import services as moderation_services
 from papercrane.notes import text
 from papercrane.notes.models import Note
 
 LIKES_PER_MEMBER = ratelimit.Rate(limit=300, period_seconds=60)  # likes and collects, both ways
 COMMENTS_PER_MEMBER = ratelimit.Rate(limit=30, period_seconds=60)
+COMMENTS_PER_NEW_MEMBER = ratelimit.Rate(limit=5, period_seconds=60)  # a spam-wave throttle
 COMMENT_MAX_CHARS = 500
 BOARD_NAME_MAX_CHARS = 30
 BOARD_DESCRIPTION_MAX_CHARS = 200
@@ -443,11 +446,16 @@ def _add_reply(author: Member, note: Note, answered: Comment, body: str) -> Comm
 def add_comment(*, author: Member, note: Note, body: str, parent: Comment | None = None) -> Comment:
     """Comment on ``note``, or reply to ``parent`` (a comment on the same note). Replies stay
     one level deep: answering a reply joins the top-level thread."""
-    ratelimit.check("engagement-comment", str(author.pk), COMMENTS_PER_MEMBER)
+    rate = (
+        COMMENTS_PER_NEW_MEMBER
+        if classifiers.is_new_account(timezone.now() - author.date_joined)
+        else COMMENTS_PER_MEMBER
+    )
+    ratelimit.check("engagement-comment", str(author.pk), rate)
     body = clean_comment_body(body)
     if parent is not None and parent.note_id != note.pk:
         raise _field_error("parent_id", _("Reply to a comment on this note."), "other_note")
-    ratelimit.hit("engagement-comment", str(author.pk), COMMENTS_PER_MEMBER)
+    ratelimit.hit("engagement-comment", str(author.pk), rate)
     mentioned = _mentioned_ids(body, author.pk)  # read before the write transaction starts
     with transaction.atomic():
         if parent is None:
@@ -467,6 +475,7 @@ def add_comment(*, author: Member, note: Note, body: str, parent: Comment | None
         )
         _set_mentions(comment, mentioned, skip={recipient}, new=True)
         _move(Note, note.pk, "comment_count", +1)  # last: the note's row lock is held briefly
+        moderation_services.posted("comment", comment.pk)
     return comment
 
 
@@ -509,6 +518,7 @@ def edit_comment(*, comment: Comment, body: str) -> Comment:
         ):
             raise NotFound
         _set_mentions(comment, mentioned, skip=set(), new=False)
+        moderation_services.posted("comment", comment.pk)
     return comment
 
 

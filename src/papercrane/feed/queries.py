@@ -43,7 +43,7 @@ from papercrane.feed.models import ChosenTopic, Feedback, Impression, Neighbours
 from papercrane.ids import parse_id
 from papercrane.language import detection
 from papercrane.notes import queries as note_queries
-from papercrane.notes.models import Note, NoteTopic, Topic, Visibility
+from papercrane.notes.models import UNDISCOVERABLE_STATES, Note, NoteTopic, Topic, Visibility
 from papercrane.notes.text import normalize_topic
 from papercrane.search import semantic
 
@@ -508,19 +508,21 @@ def _read_facts(
     The same rules as ``notes.queries.visible_notes``, which checks the page shown again."""
     if not note_ids:
         return {}
-    rows = Note.objects.filter(
-        pk__in=note_ids, status=Note.Status.PUBLISHED, author__is_active=True
-    ).values_list(
-        "pk",
-        "author_id",
-        "language",
-        "published_at",
-        "like_count",
-        "collect_count",
-        "comment_count",
-        "author__follower_count",
-        "visibility",
-        "author__is_private",
+    rows = (
+        Note.objects.filter(pk__in=note_ids, status=Note.Status.PUBLISHED, author__is_active=True)
+        .exclude(moderation_state__in=UNDISCOVERABLE_STATES)
+        .values_list(
+            "pk",
+            "author_id",
+            "language",
+            "published_at",
+            "like_count",
+            "collect_count",
+            "comment_count",
+            "author__follower_count",
+            "visibility",
+            "author__is_private",
+        )
     )
     facts = {}
     for row in rows:
@@ -746,7 +748,11 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
         cache.set(key, stored, SESSION_SECONDS)
     window = stored[offset : offset + limit]
     ids = [note_id for note_id, _reason in window]
-    visible = note_queries.visible_notes(viewer).filter(pk__in=ids, status=Note.Status.PUBLISHED)
+    visible = (
+        note_queries.visible_notes(viewer)
+        .filter(pk__in=ids, status=Note.Status.PUBLISHED)
+        .exclude(moderation_state__in=UNDISCOVERABLE_STATES)
+    )
     notes = {n.pk: n for n in note_queries.for_cards(visible)}
     reasons = {note_id: Reason(*reason) for note_id, reason in window}
     page = [notes[note_id] for note_id in ids if note_id in notes]

@@ -700,25 +700,30 @@ def _variant_widths(display_width: int) -> list[int]:
     return widths or [display_width]
 
 
-def _derive(pixels: _Pixels) -> Derived:
-    """Variants from the widest down: the widest is resized from the decoded pixels and then
-    oriented (rotating 2.8 MP is far cheaper than 12 MP), each narrower one is resized from the
-    one before it (2x steps keep it sharp); fingerprints come from the narrowest."""
+def _resized(pixels: _Pixels) -> Iterator[Any]:
+    """The variants' images from the widest down: the widest is resized from the decoded pixels
+    and then oriented (rotating 2.8 MP is far cheaper than 12 MP), each narrower one is resized
+    from the one before it (2x steps keep it sharp). Call inside ``_decoding()``."""
     display_width, display_height = pixels.display_size
-    widths = sorted(_variant_widths(display_width), reverse=True)
+    image = pixels.image
+    for width in sorted(_variant_widths(display_width), reverse=True):
+        height = max(1, round(width * display_height / display_width))
+        if image is pixels.image:
+            stored = (height, width) if pixels.swapped else (width, height)
+            image = _materialise(_oriented(_resize(image, *stored), pixels.orientation))
+        else:
+            image = _resize(image, width, height)
+        yield image
+
+
+def _derive(pixels: _Pixels) -> Derived:
+    """Variants and fingerprints; fingerprints come from the narrowest variant."""
     variants: list[Variant] = []
     with _decoding():
-        image = pixels.image
-        for width in widths:
-            height = max(1, round(width * display_height / display_width))
-            if image is pixels.image:
-                stored = (height, width) if pixels.swapped else (width, height)
-                image = _materialise(_oriented(_resize(image, *stored), pixels.orientation))
-            else:
-                image = _resize(image, width, height)
-            effort = WEBP_EFFORT.get(width, WEBP_EFFORT_OTHER)
+        for image in _resized(pixels):
+            effort = WEBP_EFFORT.get(image.width, WEBP_EFFORT_OTHER)
             data = image.webpsave_buffer(Q=WEBP_QUALITY, effort=effort, keep="none")
-            variants.append(Variant(width, height, "webp", data))
+            variants.append(Variant(image.width, image.height, "webp", data))
         smallest = _flatten(image)
         tiny = smallest.thumbnail_image(BLURHASH_THUMB, height=BLURHASH_THUMB).numpy()
         pdq_hash, pdq_quality = _pdq(smallest.numpy())
@@ -729,6 +734,19 @@ def _derive(pixels: _Pixels) -> Derived:
         pdq_hash=pdq_hash,
         pdq_quality=pdq_quality,
     )
+
+
+def fingerprint_pixels(data: bytes) -> np.ndarray:
+    """The RGB pixels an upload of ``data`` is fingerprinted from (its narrowest variant, as
+    ``derive`` makes it), without storing anything: for matching an operator's banned image
+    against uploads. Rejects what an upload would be refused (``MediaRejected``)."""
+    clean = clean_original(data).data
+    found = probe(clean)
+    pixels = _decode(clean, found, target_width=_largest_width(found))
+    with _decoding():
+        *_, narrowest = _resized(pixels)
+        rgb: np.ndarray = _flatten(narrowest).numpy()
+    return rgb
 
 
 def _resize(image: Any, width: int, height: int) -> Any:
@@ -746,7 +764,12 @@ def _flatten(image: Any) -> Any:
 def _pdq(rgb: np.ndarray) -> tuple[str, int]:
     """PDQ hash in the reference hex format (bit 255 first) and its quality score."""
     bits, quality = pdqhash.compute(np.ascontiguousarray(rgb[:, :, :3], dtype=np.uint8))
-    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex(), int(quality)
+    return pdq_hex(bits), int(quality)
+
+
+def pdq_hex(bits: Any) -> str:
+    """pdqhash's 256 bits (bit 255 first) as the reference format's 64 hex digits."""
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
 
 
 def _dominant_colour(rgb: np.ndarray) -> str:

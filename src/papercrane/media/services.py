@@ -16,6 +16,7 @@ from papercrane import ratelimit
 from papercrane.accounts.models import Member
 from papercrane.media import processing, storage
 from papercrane.media.models import Media
+from papercrane.moderation import services as moderation_services
 
 logger = logging.getLogger(__name__)
 UPLOADS_PER_MEMBER = ratelimit.Rate(limit=200, period_seconds=3600)
@@ -112,6 +113,7 @@ def process(media_id: int) -> None:
             pdq_hash=derived.pdq_hash,
             pdq_quality=derived.pdq_quality,
         )
+        moderation_services.photo_ready(media.pk)
     except Exception as error:  # any failure: record why, keep nothing half-written
         logger.exception("processing media %s failed", media.pk)
         _delete_unshared(media, written)

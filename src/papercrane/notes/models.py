@@ -13,6 +13,14 @@ class Visibility(models.TextChoices):
     PRIVATE = "private", _("Only me")
 
 
+# Moderation states (moderation.models.ContentState) that take a note or comment out of
+# everyone's sight but its author's, and those that also keep it out of Explore and search
+# ("limited": still on the author's profile and at its link). Plain values, so reads here do
+# not depend on the moderation app.
+HIDDEN_STATES = ("held", "removed")
+UNDISCOVERABLE_STATES = ("limited", *HIDDEN_STATES)
+
+
 class Topic(models.Model):
     """A #topic. ``key`` folds case and width so #Travel and #ｔｒａｖｅｌ are one topic."""
 
@@ -55,6 +63,11 @@ class Note(models.Model):
     like_count = models.PositiveIntegerField(default=0)
     collect_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)
+    # What moderation did to it (moderation.models.ContentState: "" visible, "labelled",
+    # "limited", "held", "removed") and under which rule; kept here so every read filters
+    # without a join.
+    moderation_state = models.CharField(max_length=10, blank=True, default="")
+    moderation_rule = models.CharField(max_length=40, blank=True, default="")
     version = models.PositiveIntegerField(default=1)  # bumped by every edit: optimistic locking
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,20 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
 
 from papercrane.accounts.models import Block, Follow, Member
 from papercrane.accounts.queries import signed_in
 from papercrane.ids import parse_id
 from papercrane.media import storage
 from papercrane.media.models import Media
-from papercrane.notes.models import Note, Visibility
+from papercrane.notes.models import HIDDEN_STATES, Note, Visibility
+
+
+def not_suspended(prefix: str = "author__") -> Q:
+    """Members whose account is not suspended now (a suspension that ended counts as none)."""
+    return Q(**{f"{prefix}suspended_until__isnull": True}) | Q(
+        **{f"{prefix}suspended_until__lte": timezone.now()}
+    )
 
 
 def visible_notes(viewer: Member | None) -> QuerySet[Note]:
     """Published notes ``viewer`` may see, plus their own drafts; never across a block.
-    A private account's public notes are for its (approved) followers only."""
+    A private account's public notes are for its (approved) followers only. Notes held or
+    removed by moderation, and those of suspended members, are seen by their author alone
+    (who is told why)."""
     viewer = signed_in(viewer)
-    published = Q(status=Note.Status.PUBLISHED)
+    published = (
+        Q(status=Note.Status.PUBLISHED) & ~Q(moderation_state__in=HIDDEN_STATES) & not_suspended()
+    )
     to_everyone = Q(visibility=Visibility.PUBLIC, author__is_private=False)
     if viewer is None:
         return Note.objects.filter(published, to_everyone, author__is_active=True)
@@ -73,7 +85,8 @@ def by_author(viewer: Member | None, author: Member) -> QuerySet[Note]:
 
 def engagement_received(author: Member) -> int:
     """Likes plus collects on the author's published notes (the profile's "liked & collected")."""
-    totals = Note.objects.filter(author=author, status=Note.Status.PUBLISHED).aggregate(
+    notes = Note.objects.filter(author=author, status=Note.Status.PUBLISHED)
+    totals = notes.exclude(moderation_state__in=HIDDEN_STATES).aggregate(
         likes=Sum("like_count"), collects=Sum("collect_count")
     )
     return int(totals["likes"] or 0) + int(totals["collects"] or 0)

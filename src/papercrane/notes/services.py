@@ -20,6 +20,8 @@ from papercrane.language import services as language_services
 from papercrane.media import processing
 from papercrane.media import services as media_services
 from papercrane.media.models import Media
+from papercrane.moderation import classifiers
+from papercrane.moderation import services as moderation_services
 from papercrane.notes import text
 from papercrane.notes.models import Mention, Note, NoteTopic, Topic, Visibility
 from papercrane.search import analysis as search_analysis
@@ -28,6 +30,7 @@ from papercrane.search import services as search_services
 MAX_MEDIA = 18
 MAX_MENTIONS = 20
 NOTES_PER_MEMBER = ratelimit.Rate(limit=60, period_seconds=3600)
+NOTES_PER_NEW_MEMBER = ratelimit.Rate(limit=10, period_seconds=3600)  # a spam-wave throttle
 TEXT_COVER_COLOURS = ("#ff2442", "#2f6fed", "#12a37f", "#f29d38", "#8c5cf2", "#e0457b", "#1d8fb8")
 
 
@@ -201,12 +204,17 @@ def _refresh_text_cover(note: Note, has_photos: bool) -> None:
 
 def create_note(*, author: Member, fields: NoteFields) -> Note:
     """Publish (or save as a draft) a note with its images, topics and mentions, all at once."""
-    ratelimit.check("note-create", str(author.pk), NOTES_PER_MEMBER)
+    rate = (
+        NOTES_PER_NEW_MEMBER
+        if classifiers.is_new_account(timezone.now() - author.date_joined)
+        else NOTES_PER_MEMBER
+    )
+    ratelimit.check("note-create", str(author.pk), rate)
     _check_text(fields)
     topic_names = _topic_names(fields)
     media = _own_media(author, fields, note=None)
     fields.raise_errors()
-    ratelimit.hit("note-create", str(author.pk), NOTES_PER_MEMBER)
+    ratelimit.hit("note-create", str(author.pk), rate)
     now = timezone.now()
     with transaction.atomic():
         note = Note.objects.create(
@@ -226,6 +234,8 @@ def create_note(*, author: Member, fields: NoteFields) -> Note:
         _set_topics(note, topic_names)
         _set_mentions(note)
         search_services.note_changed(note.pk)
+        if not fields.draft:
+            moderation_services.posted("note", note.pk)
     return note
 
 
@@ -272,6 +282,11 @@ def update_note(
         if "body" in changed:
             _set_mentions(locked)
         search_services.note_changed(locked.pk)
+        if (
+            locked.status == Note.Status.PUBLISHED
+            and {"title", "body", "draft", "media_ids"} & changed
+        ):
+            moderation_services.posted("note", locked.pk)
     return locked
 
 

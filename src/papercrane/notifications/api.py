@@ -40,10 +40,17 @@ class NotificationOut(Schema):
     comment: CommentRef | None
     created_at: datetime
     read: bool
+    decision_id: str | None = Field(
+        None, description="for decision, appeal_decided and report_outcome: the decision"
+    )
 
     @staticmethod
     def resolve_id(item: queries.Item) -> str:
         return str(item.id)
+
+    @staticmethod
+    def resolve_decision_id(item: queries.Item) -> str | None:
+        return str(item.decision_id) if item.decision_id else None
 
     @staticmethod
     def resolve_note(item: queries.Item) -> dict[str, Any] | None:

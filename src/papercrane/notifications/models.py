@@ -17,6 +17,10 @@ class Verb(models.TextChoices):
     FOLLOW = "follow", _("followed")
     FOLLOW_REQUEST = "follow_request", _("asked to follow")
     FOLLOW_APPROVED = "follow_approved", _("approved a follow request")
+    # From the moderators (the actor is the recipient: no moderator is named).
+    DECISION = "decision", _("a moderation decision about you")
+    APPEAL_DECIDED = "appeal_decided", _("your appeal was decided")
+    REPORT_OUTCOME = "report_outcome", _("your report was reviewed")
 
 
 # Likes and collects of one target show as one item ("A and 12 others liked your note").
@@ -36,6 +40,7 @@ class Notification(models.Model):
         "notes.Note", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     comment_id = models.PositiveBigIntegerField(null=True, blank=True)
+    decision_id = models.PositiveBigIntegerField(null=True, blank=True)  # moderation verbs
     group_key = models.CharField(max_length=100)
     dedupe_key = models.CharField(max_length=120)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -38,6 +38,7 @@ class Item:
     comment: dict[str, str] | None
     created_at: datetime
     read: bool
+    decision_id: int | None = None  # moderation verbs: the decision it is about
 
     @property
     def others(self) -> int:
@@ -84,6 +85,7 @@ def items(recipient: Member, page: list[Notification]) -> list[Item]:
             comment=comments.get(head.comment_id) if head.comment_id else None,
             created_at=head.created_at,
             read=head.read_at is not None,
+            decision_id=head.decision_id,
         )
         for head in page
     ]

@@ -101,6 +101,29 @@ def notify(
         push_unread_count(recipient_id)
 
 
+MODERATION_VERBS = frozenset({Verb.DECISION, Verb.APPEAL_DECIDED, Verb.REPORT_OUTCOME})
+
+
+def notify_member(*, recipient_id: int, verb: str, decision_id: int) -> None:
+    """Tell a member about a moderation decision (about them, their appeal or their report).
+    No moderator is named: the member is their own "actor". Call it on commit."""
+    if verb not in MODERATION_VERBS:
+        raise ValueError(f"not a moderation verb: {verb!r}")
+    key = f"{verb}:{decision_id}"
+    created = Notification.objects.get_or_create(
+        recipient_id=recipient_id,
+        dedupe_key=key,
+        defaults={
+            "actor_id": recipient_id,
+            "verb": verb,
+            "decision_id": decision_id,
+            "group_key": key,
+        },
+    )[1]
+    if created:
+        push_unread_count(recipient_id)
+
+
 def retract(
     *,
     recipient_id: int,

@@ -24,7 +24,7 @@ from papercrane.accounts.models import Member
 from papercrane.language import embedding
 from papercrane.language import queries as language_queries
 from papercrane.media.models import Media
-from papercrane.notes.models import Mention, Note, NoteTopic
+from papercrane.notes.models import UNDISCOVERABLE_STATES, Mention, Note, NoteTopic
 from papercrane.search import analysis
 from papercrane.search.backends import backend_for
 from papercrane.search.models import (
@@ -67,9 +67,12 @@ class NoteText:
 
 
 def note_texts(notes: QuerySet[Note]) -> list[NoteText]:
-    """The published ones among ``notes``, with their topics, mentions and photo
-    descriptions, in four queries."""
-    rows = notes.filter(status=Note.Status.PUBLISHED).values_list(
+    """The published ones among ``notes`` that moderation left discoverable, with their
+    topics, mentions and photo descriptions, in four queries."""
+    discoverable = notes.filter(status=Note.Status.PUBLISHED).exclude(
+        moderation_state__in=UNDISCOVERABLE_STATES
+    )
+    rows = discoverable.values_list(
         "pk", "title", "body", "language", "place_name", "place_city", "published_at", "created_at"
     )
     texts = {

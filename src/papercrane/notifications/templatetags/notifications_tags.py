@@ -38,6 +38,9 @@ def _singular(verb: str) -> str:
         Verb.FOLLOW: gettext("%(actor)s started following you"),
         Verb.FOLLOW_REQUEST: gettext("%(actor)s asked to follow you"),
         Verb.FOLLOW_APPROVED: gettext("%(actor)s approved your follow request"),
+        Verb.DECISION: gettext("The moderators made a decision about your account or posts"),
+        Verb.APPEAL_DECIDED: gettext("The moderators decided your appeal"),
+        Verb.REPORT_OUTCOME: gettext("The moderators reviewed what you reported"),
     }
     return sentences[verb]
 

@@ -1,0 +1,145 @@
+"""What can be reported or decided on (notes, comments, members), read and changed uniformly.
+
+A ``Target`` carries what a statement of reasons needs to say about the item (its owner,
+date and kind of content) and what moderation last did to it; ``set_state`` is the one place
+that changes an item's moderation state, with everything that must follow (search index,
+counters), so a reversal is the same call with the state from before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F
+from django.utils import timezone
+
+from papercrane.accounts.models import Member
+from papercrane.engagement.models import Comment
+from papercrane.ids import parse_id
+from papercrane.moderation.models import TargetType
+from papercrane.notes.models import HIDDEN_STATES, Note
+from papercrane.search import services as search_services
+
+SUSPENDED = "suspended"  # the state of a member whose account is suspended
+# A permanent suspension ends at a date no one will reach (one nullable column, one test).
+PERMANENT = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Target:
+    type: str
+    id: int
+    subject_id: int  # the member the item belongs to (or the member itself)
+    state: str  # ContentState for notes and comments; SUSPENDED or "" for members
+    rule_code: str
+    content_date: dt.date
+    content_types: tuple[str, ...]
+    text: str  # what automated screening and moderators read
+    language: str
+    item: Any
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.state in HIDDEN_STATES
+
+
+def load(target_type: str, target_id: str | int) -> Target | None:
+    """The item, or None when it does not exist (or the type is unknown)."""
+    pk = parse_id(target_id)
+    if pk is None:
+        return None
+    if target_type == TargetType.NOTE:
+        note = Note.objects.filter(pk=pk, status=Note.Status.PUBLISHED).first()
+        return None if note is None else _note_target(note)
+    if target_type == TargetType.COMMENT:
+        comment = Comment.objects.filter(pk=pk).first()
+        return None if comment is None else _comment_target(comment)
+    if target_type == TargetType.MEMBER:
+        member = Member.objects.filter(pk=pk, is_active=True).first()
+        return None if member is None else _member_target(member)
+    return None
+
+
+def _note_target(note: Note) -> Target:
+    has_photos = note.media.filter(is_text_cover=False).exists()
+    kinds = ("CONTENT_TYPE_TEXT", "CONTENT_TYPE_IMAGE") if has_photos else ("CONTENT_TYPE_TEXT",)
+    return Target(
+        TargetType.NOTE,
+        note.pk,
+        note.author_id,
+        note.moderation_state,
+        note.moderation_rule,
+        (note.published_at or note.created_at).date(),
+        kinds,
+        f"{note.title}\n{note.body}",
+        note.language,
+        note,
+    )
+
+
+def _comment_target(comment: Comment) -> Target:
+    return Target(
+        TargetType.COMMENT,
+        comment.pk,
+        comment.author_id,
+        comment.moderation_state,
+        comment.moderation_rule,
+        comment.created_at.date(),
+        ("CONTENT_TYPE_TEXT",),
+        comment.body,
+        comment.language,
+        comment,
+    )
+
+
+def _member_target(member: Member) -> Target:
+    suspended = member.suspended_until is not None and member.suspended_until > timezone.now()
+    return Target(
+        TargetType.MEMBER,
+        member.pk,
+        member.pk,
+        SUSPENDED if suspended else "",
+        "",
+        member.date_joined.date(),
+        ("CONTENT_TYPE_TEXT", "CONTENT_TYPE_IMAGE") if member.avatar else ("CONTENT_TYPE_TEXT",),
+        f"{member.display_name}\n{member.bio}",
+        "",
+        member,
+    )
+
+
+def set_state(target: Target, state: str, rule_code: str, until: dt.datetime | None) -> None:
+    """Put the item in ``state`` (a ContentState, or for a member SUSPENDED until ``until``,
+    or "" to lift it) and bring along what depends on it. Call inside a transaction."""
+    if target.type == TargetType.MEMBER:
+        # Reads leave out a suspended member's notes and comments by themselves.
+        Member.objects.filter(pk=target.id).update(
+            suspended_until=until if state == SUSPENDED else None
+        )
+        return
+    code = rule_code if state else ""
+    if target.type == TargetType.NOTE:
+        Note.objects.filter(pk=target.id).update(moderation_state=state, moderation_rule=code)
+        search_services.note_changed(target.id)
+        return
+    Comment.objects.filter(pk=target.id).update(moderation_state=state, moderation_rule=code)
+    _count_comment(target, was_hidden=target.is_hidden, hidden=state in HIDDEN_STATES)
+
+
+def _count_comment(target: Target, *, was_hidden: bool, hidden: bool) -> None:
+    """A hidden comment leaves its note's comment count (and its thread's reply count);
+    shown again, it comes back. Only a change of visibility moves a counter."""
+    if was_hidden == hidden:
+        return
+    step = -1 if hidden else 1
+    comment = target.item
+    Note.objects.filter(pk=comment.note_id).update(comment_count=F("comment_count") + step)
+    if comment.parent_id:
+        Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") + step)
+
+
+def describe(target: Target) -> dict[str, Any]:
+    """The item's moderation state for the audit log's before/after."""
+    return {"state": target.state, "rule": target.rule_code}
