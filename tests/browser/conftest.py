@@ -40,6 +40,7 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 STARTUP_SECONDS = 30
 COMMAND_SECONDS = 120
 SERVER_LOG = pytest.StashKey[Path]()
+SERVER_ENV = pytest.StashKey[dict[str, str]]()
 
 
 def _free_port() -> int:
@@ -85,6 +86,7 @@ def server(
     request.config.stash[SERVER_LOG] = log_path
     papercrane = str(Path(sys.executable).with_name("papercrane"))
     env = _server_env(data_dir)
+    request.config.stash[SERVER_ENV] = env
     _run([papercrane, "migrate", "--noinput"], env, data_dir)
     _run([papercrane, "collectstatic", "--noinput"], env, data_dir)
 
@@ -122,6 +124,18 @@ def server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+@pytest.fixture
+def papercrane_command(request: pytest.FixtureRequest, server: str) -> Callable[..., None]:
+    """Run a ``papercrane`` command against the served site's data, as its operator would."""
+    env = request.config.stash[SERVER_ENV]
+    papercrane = str(Path(sys.executable).with_name("papercrane"))
+
+    def run(*arguments: str) -> None:
+        _run([papercrane, *arguments], env, Path(env["PAPERCRANE_DATA_DIR"]))
+
+    return run
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -169,13 +169,14 @@ def case_context(case: Case) -> CaseContext:
 
 def queue_rows(cases: list[Case]) -> list[tuple[Case, Target | None, list[str]]]:
     """A page of the queue with each item and the rules it was reported under, in a fixed
-    number of queries per kind of item."""
+    number of queries."""
     reasons: dict[int, list[str]] = {}
     rows = Report.objects.filter(case__in=cases).values_list("case_id", "rule__code").distinct()
     for case_id, code in rows:
         reasons.setdefault(case_id, []).append(code)
+    items = targets.load_many([(case.target_type, case.target_id) for case in cases])
     return [
-        (case, targets.load(case.target_type, case.target_id), sorted(reasons.get(case.pk, [])))
+        (case, items.get((case.target_type, case.target_id)), sorted(reasons.get(case.pk, [])))
         for case in cases
     ]
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from papercrane.accounts.models import Member
 from papercrane.engagement.models import Comment
 from papercrane.ids import parse_id
+from papercrane.media.models import Media
 from papercrane.moderation.models import TargetType
 from papercrane.notes.models import HIDDEN_STATES, Note
 from papercrane.search import services as search_services
@@ -62,8 +63,30 @@ def load(target_type: str, target_id: str | int) -> Target | None:
     return None
 
 
-def _note_target(note: Note) -> Target:
-    has_photos = note.media.filter(is_text_cover=False).exists()
+def load_many(keys: list[tuple[str, int]]) -> dict[tuple[str, int], Target]:
+    """Several items at once (a page of the queue): a query per kind of item, not per item."""
+    wanted: dict[str, list[int]] = {}
+    for target_type, pk in keys:
+        wanted.setdefault(target_type, []).append(pk)
+    found: dict[tuple[str, int], Target] = {}
+    note_ids = wanted.get(TargetType.NOTE, [])
+    with_photos = set(
+        Media.objects.filter(note_id__in=note_ids, is_text_cover=False).values_list(
+            "note_id", flat=True
+        )
+    )
+    for note in Note.objects.filter(pk__in=note_ids, status=Note.Status.PUBLISHED):
+        found[TargetType.NOTE, note.pk] = _note_target(note, note.pk in with_photos)
+    for comment in Comment.objects.filter(pk__in=wanted.get(TargetType.COMMENT, [])):
+        found[TargetType.COMMENT, comment.pk] = _comment_target(comment)
+    for member in Member.objects.filter(pk__in=wanted.get(TargetType.MEMBER, []), is_active=True):
+        found[TargetType.MEMBER, member.pk] = _member_target(member)
+    return found
+
+
+def _note_target(note: Note, has_photos: bool | None = None) -> Target:
+    if has_photos is None:
+        has_photos = note.media.filter(is_text_cover=False).exists()
     kinds = ("CONTENT_TYPE_TEXT", "CONTENT_TYPE_IMAGE") if has_photos else ("CONTENT_TYPE_TEXT",)
     return Target(
         TargetType.NOTE,
