@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 
@@ -60,6 +60,15 @@ def hit(scope: str, key: str, rate: Rate) -> None:
         count = 1
     if count > rate.limit:
         raise RateLimited(retry_after)
+
+
+def refusal_page(request: HttpRequest, error: RateLimited) -> HttpResponse:
+    """The web's "too many attempts" page, with ``Retry-After``."""
+    from django.shortcuts import render
+
+    response = render(request, "web/rate_limited.html", {"seconds": error.retry_after}, status=429)
+    response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -77,13 +77,6 @@ def _errors_of(error: ValidationError) -> Errors:
     }
 
 
-def _rate_limited(request: HttpRequest, error: ratelimit.RateLimited) -> HttpResponse:
-    """The project's "too many attempts" page."""
-    response = render(request, "web/rate_limited.html", {"seconds": error.retry_after}, status=429)
-    response["Retry-After"] = str(error.retry_after)
-    return response
-
-
 def _page(
     request: HttpRequest, queryset: Any, ordering: tuple[str, ...]
 ) -> tuple[list[Any], str | None]:
@@ -168,11 +161,6 @@ def _target_label(target: Target | None) -> str:
     return queries.excerpt(target)
 
 
-def current_period() -> str:
-    now = timezone.now()
-    return f"{now.year}-Q{(now.month - 1) // 3 + 1}"
-
-
 # --- Rules ------------------------------------------------------------------------------------
 
 
@@ -205,7 +193,7 @@ def report(request: MemberRequest, target_type: str, target_id: str) -> HttpResp
                 details=values["details"],
             )
         except ratelimit.RateLimited as error:
-            return _rate_limited(request, error)
+            return ratelimit.refusal_page(request, error)
         except ValidationError as error:
             errors = _errors_of(error)
         except Conflict as error:
@@ -358,7 +346,7 @@ def appeal(request: MemberRequest, decision_id: int) -> HttpResponse:
     try:
         services.appeal(member=request.user, decision=decision, text=text)
     except ratelimit.RateLimited as error:
-        return _rate_limited(request, error)
+        return ratelimit.refusal_page(request, error)
     except ValidationError as error:
         found = [message for group in _errors_of(error).values() for message in group]
         return _decisions_page(request, failed=decision.pk, errors=found, text=text)
@@ -618,7 +606,7 @@ def _labelled(counts: dict[str, int], labels: dict[str, Any]) -> list[tuple[str,
 
 def _quarters(period: str) -> list[str]:
     """The quarters offered in the picker: the current one and those before it."""
-    year, number = (int(part) for part in current_period().split("-Q"))
+    year, number = (int(part) for part in queries.period_of(timezone.now()).split("-Q"))
     offered = []
     for _step in range(QUARTERS_OFFERED):
         offered.append(f"{year}-Q{number}")
@@ -628,7 +616,7 @@ def _quarters(period: str) -> list[str]:
 
 @require_GET
 def transparency(request: HttpRequest) -> HttpResponse:
-    period = request.GET.get("period", "").strip() or current_period()
+    period = request.GET.get("period", "").strip() or queries.period_of(timezone.now())
     figures: dict[str, Any] | None = None
     if PERIOD.match(period):
         try:
@@ -636,7 +624,11 @@ def transparency(request: HttpRequest) -> HttpResponse:
         except ValueError:
             figures = None
     if figures is None:
-        context = {"period": period[:20], "quarters": _quarters(current_period()), "error": True}
+        context = {
+            "period": period[:20],
+            "quarters": _quarters(queries.period_of(timezone.now())),
+            "error": True,
+        }
         return render(request, "moderation/transparency.html", context, status=400)
     decisions = figures["decisions"]
     categories = dict(Category.choices)

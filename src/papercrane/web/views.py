@@ -32,12 +32,6 @@ def _add_errors(form: Any, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-def _rate_limited(request: HttpRequest, error: ratelimit.RateLimited) -> HttpResponse:
-    response = render(request, "web/rate_limited.html", {"seconds": error.retry_after}, status=429)
-    response["Retry-After"] = str(error.retry_after)
-    return response
-
-
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
@@ -50,7 +44,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         try:
             member = services.sign_up(ip=ratelimit.client_ip(request), **form.cleaned_data)
         except ratelimit.RateLimited as error:
-            return _rate_limited(request, error)
+            return ratelimit.refusal_page(request, error)
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -67,7 +61,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         try:
             member = services.authenticate(ip=ratelimit.client_ip(request), **form.cleaned_data)
         except ratelimit.RateLimited as error:
-            return _rate_limited(request, error)
+            return ratelimit.refusal_page(request, error)
         if member is None:
             form.add_error(None, _("Wrong username or password."))
         else:
