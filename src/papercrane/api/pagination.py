@@ -34,6 +34,10 @@ def _after(queryset: QuerySet[M], ordering: tuple[str, ...], values: list[Any]) 
         meta.get_field("id" if name == "pk" else name).to_python(value)  # type: ignore[union-attr]
         for name, value in zip(names, values, strict=True)
     ]
+    # The leading column's own bound (implied by the rest) lets an index seek straight to the
+    # page instead of filtering from the first row.
+    lead = "lte" if ordering[0].startswith("-") else "gte"
+    queryset = queryset.filter(**{f"{names[0]}__{lead}": typed[0]})
     condition = Q()
     for position, field in enumerate(ordering):
         operator = "lt" if field.startswith("-") else "gt"
