@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "papercrane.language",
     "papercrane.feed",
     "papercrane.moderation",
+    "papercrane.privacy",
     "papercrane.api",
     "papercrane.web",
 ]
@@ -299,6 +300,14 @@ MODERATION_TERRITORIAL_SCOPE = env_list(
 )
 # Who runs this service, named in transparency reports and DSA exports.
 OPERATOR_NAME = env("PAPERCRANE_OPERATOR_NAME", "Papercrane")
+
+# --- Privacy -----------------------------------------------------------------------------------
+
+# Named in the privacy policy and the terms.
+OPERATOR_CONTACT = env("PAPERCRANE_OPERATOR_CONTACT", "")  # an e-mail or postal address
+OPERATOR_JURISDICTION = env("PAPERCRANE_OPERATOR_JURISDICTION", "")  # e.g. "Ireland"
+# Days between asking to delete an account and its erasure (signing in again cancels it).
+DELETION_GRACE_DAYS = env_int("PAPERCRANE_DELETION_GRACE_DAYS", 30)
 
 # --- Security ------------------------------------------------------------------------------------
 

@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("papercrane.feed.urls")),
     path("", include("papercrane.language.urls")),
     path("", include("papercrane.moderation.urls")),
+    path("", include("papercrane.privacy.urls")),
     path("", include("papercrane.web.urls")),
 ]

@@ -7,11 +7,20 @@ from typing import Any
 
 import pytest
 
+from papercrane.accounts import services as account_services
 from papercrane.accounts.models import Member
 from papercrane.engagement import services as engagement
 from papercrane.feed import services
 from papercrane.notes import services as note_services
 from papercrane.notes.models import Note
+
+
+@pytest.fixture
+def alice(make_member: Callable[..., Member]) -> Member:
+    """Alice lets Explore remember what it showed her and how long she read (off by default),
+    so these tests see her impressions and reading time."""
+    member = make_member("alice", display_name="Alice Wong")
+    return account_services.update_profile(member=member, records_reading=True)
 
 
 @pytest.fixture

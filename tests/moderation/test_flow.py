@@ -338,6 +338,7 @@ def test_a_suspended_member_reads_and_appeals_but_does_not_post(
     refused = alices.post("/notes", {"title": "Still here", "body": "", "media_ids": []})
     assert problem(refused, 403)["type"].endswith("account-suspended")
     assert alices.get("/accounts/me").status_code == 200
+    assert alices.post("/accounts/me/export").status_code == 202  # their data stays theirs
     assert not visible_to(bob, english_note) and visible_to(alice, english_note)
     decision_id = alices.get("/accounts/me/decisions").json()["items"][0]["id"]
     appealed = alices.post(f"/decisions/{decision_id}/appeal", {"text": "I was hacked."})
@@ -524,3 +525,25 @@ def test_new_accounts_post_under_tighter_limits(
         assert established.post("/notes", body).status_code == 201
     problem(newcomer.post("/notes", {"title": "one more", "body": "", "media_ids": []}), 429)
     assert established.post("/notes", {"title": "one more", "body": ""}).status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_limited_note_is_not_found_by_meaning_either(
+    bob: Member,
+    moderators: tuple[Member, Member],
+    english_note: Note,
+    as_member: Login,
+    spam: Rule,
+    semantic_search: None,
+) -> None:
+    from papercrane.search import queries as search_queries
+
+    search_services.index_note(english_note.pk)
+    search_services.embed_note(english_note.pk)
+    wanted = search_queries.NoteSearch(text="buying followers cheaply")
+    found, _more = search_queries.search_notes(bob, wanted)
+    assert english_note.pk in {note.pk for note in found}
+    decide(as_member(moderators[0]), "note", english_note.pk, "limit", spam)
+    search_services.index_note(english_note.pk)
+    found, _more = search_queries.search_notes(bob, wanted)
+    assert english_note.pk not in {note.pk for note in found}  # its vector is still there

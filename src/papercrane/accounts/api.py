@@ -12,7 +12,14 @@ from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 
 from papercrane import ratelimit
 from papercrane.accounts import queries, services
-from papercrane.accounts.models import ApiToken, Follow, FollowRequest, Language, Member
+from papercrane.accounts.models import (
+    ApiToken,
+    Audience,
+    Follow,
+    FollowRequest,
+    Language,
+    Member,
+)
 from papercrane.api.auth import AuthedRequest, member_auth, viewer_of
 from papercrane.api.pagination import paginate
 from papercrane.api.problems import Problem, not_found
@@ -95,6 +102,10 @@ class PrivateAccountOut(AccountOut):
     feed_personalized: bool
     auto_translate: bool
     city: str
+    records_reading: bool
+    discoverable: bool
+    comments_from: Audience
+    mentions_from: Audience
 
 
 class RelationshipOut(Schema):
@@ -135,6 +146,10 @@ class ProfilePatch(Schema):
     feed_personalized: bool | None = None
     auto_translate: bool | None = None
     city: str | None = Field(None, max_length=100)
+    records_reading: bool | None = None
+    discoverable: bool | None = None
+    comments_from: Audience | None = None
+    mentions_from: Audience | None = None
 
 
 class TokenIn(Schema):

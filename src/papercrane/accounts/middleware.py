@@ -1,4 +1,5 @@
-"""Apply a signed-in member's language and time zone to the whole request."""
+"""Apply a signed-in member's language and time zone to the whole request, and note (rarely)
+that the member's session is still in use, for the sessions page."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import zoneinfo
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
@@ -22,6 +23,24 @@ def activate_member_preferences(request: HttpRequest, member: Any) -> None:
         timezone.activate(zoneinfo.ZoneInfo(member.time_zone))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         timezone.deactivate()
+
+
+def _session_to_touch(request: HttpRequest, member: Any) -> str | None:
+    """The session key of a signed-in member's request whose last-seen time is due to move
+    (at most every few minutes: the cache answers, the database is not read)."""
+    if not getattr(member, "is_authenticated", False):
+        return None
+    session = getattr(request, "session", None)
+    key = getattr(session, "session_key", None)
+    from papercrane.privacy import services as privacy  # privacy reads accounts
+
+    return key if key and privacy.seen_due(key) else None
+
+
+def _touch(session_key: str) -> None:
+    from papercrane.privacy import services as privacy
+
+    privacy.touch(session_key)
 
 
 class MemberPreferencesMiddleware:
@@ -42,9 +61,16 @@ class MemberPreferencesMiddleware:
         if iscoroutinefunction(self):
             return self._async_call(request)
         activate_member_preferences(request, request.user)
+        session_key = _session_to_touch(request, request.user)
+        if session_key:
+            _touch(session_key)
         return self.get_response(request)
 
     async def _async_call(self, request: HttpRequest) -> HttpResponse:
-        activate_member_preferences(request, await request.auser())
+        member = await request.auser()
+        activate_member_preferences(request, member)
+        session_key = _session_to_touch(request, member)
+        if session_key:
+            await sync_to_async(_touch)(session_key)
         response: Awaitable[HttpResponse] = self.get_response(request)
         return await response

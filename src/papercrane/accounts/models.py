@@ -15,6 +15,14 @@ class Language(models.TextChoices):
     SIMPLIFIED_CHINESE = "zh-Hans", _("Simplified Chinese")
 
 
+class Audience(models.TextChoices):
+    """Whom a member accepts comments or mentions from."""
+
+    EVERYONE = "everyone", _("Everyone")
+    FOLLOWERS = "followers", _("People who follow me")
+    NOBODY = "nobody", _("Nobody")
+
+
 class MemberManager(UserManager["Member"]):
     def get_by_natural_key(self, username: str | None) -> Member:
         # Usernames are unique case-insensitively, so logins are too.
@@ -61,6 +69,34 @@ class Member(AbstractUser):
         default=False,
         help_text=_("Notes and comments in other languages are shown in your language."),
     )
+    records_reading = models.BooleanField(
+        _("remember what I read"),
+        default=False,
+        help_text=_(
+            "Explore records which notes it showed you and how long you read them, to choose "
+            "better. Off: nothing about your reading is stored."
+        ),
+    )
+    discoverable = models.BooleanField(
+        _("findable in search"),
+        default=True,
+        help_text=_(
+            "Others can find your profile in member search. Off: only someone who types your "
+            "exact username finds you."
+        ),
+    )
+    comments_from = models.CharField(
+        _("who can comment on my notes"),
+        max_length=10,
+        choices=Audience.choices,
+        default=Audience.EVERYONE,
+    )
+    mentions_from = models.CharField(
+        _("who can mention me"),
+        max_length=10,
+        choices=Audience.choices,
+        default=Audience.EVERYONE,
+    )
     city = models.CharField(
         _("city for Nearby"),
         max_length=100,
@@ -72,6 +108,9 @@ class Member(AbstractUser):
     # Set by a moderation decision (a statement of reasons says why); far in the future for a
     # permanent suspension. A suspended member can sign in, read and appeal, but not take part.
     suspended_until = models.DateTimeField(null=True, blank=True)
+    # Set when the member asks to delete their account: erased at this time unless they sign
+    # in again before it (privacy.erasure).
+    erase_after = models.DateTimeField(null=True, blank=True, db_index=True)
 
     objects = MemberManager()  # type: ignore[misc]
 

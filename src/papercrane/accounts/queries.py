@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from papercrane.accounts.models import ApiToken, Block, Follow, FollowRequest, Member, Mute
+from papercrane.accounts.models import (
+    ApiToken,
+    Audience,
+    Block,
+    Follow,
+    FollowRequest,
+    Member,
+    Mute,
+)
 from papercrane.accounts.services import hash_token
 
 
@@ -102,3 +110,20 @@ def blocked_member(viewer: Member, username: str) -> Member | None:
     if member is None or not Block.objects.filter(blocker=viewer, blocked=member).exists():
         return None
     return member
+
+
+def accepting_from(setting: str, actor_id: int) -> Q:
+    """A filter on members for those whose ``setting`` (``comments_from`` or
+    ``mentions_from``) lets the member ``actor_id`` reach them: everyone, or their followers
+    when ``actor_id`` follows them. A member always accepts themselves."""
+    followed = Follow.objects.filter(follower_id=actor_id).values("followee")
+    return (
+        Q(**{setting: Audience.EVERYONE})
+        | Q(**{setting: Audience.FOLLOWERS, "pk__in": followed})
+        | Q(pk=actor_id)
+    )
+
+
+def accepts_from(member_id: int, setting: str, actor_id: int) -> bool:
+    """Whether ``member_id`` accepts comments or mentions (``setting``) from ``actor_id``."""
+    return Member.objects.filter(accepting_from(setting, actor_id), pk=member_id).exists()

@@ -10,6 +10,7 @@ import secrets
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -27,6 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from papercrane import ratelimit
 from papercrane.accounts.models import (
     ApiToken,
+    Audience,
     Block,
     Follow,
     FollowRequest,
@@ -75,10 +77,19 @@ def validate_username(username: str) -> None:
 
 
 def validate_profile_fields(
-    *, language: str | None = None, time_zone: str | None = None, email: str | None = None
+    *,
+    language: str | None = None,
+    time_zone: str | None = None,
+    email: str | None = None,
+    comments_from: str | None = None,
+    mentions_from: str | None = None,
 ) -> None:
     """Raise one ValidationError naming every invalid field among those given."""
     errors: dict[str, list[ValidationError]] = {}
+    for field, value in (("comments_from", comments_from), ("mentions_from", mentions_from)):
+        if value is not None and value not in Audience.values:
+            message = _("Choose everyone, your followers or nobody.")
+            errors[field] = [ValidationError(message, code="invalid")]
     if email:
         try:
             validate_email(email)
@@ -179,6 +190,10 @@ def authenticate(*, username: str, password: str, ip: str) -> Member | None:
         check_password(password, _dummy_hash())
     elif member.is_active and member.check_password(password):  # upgrades old hashes too
         Member.objects.filter(pk=member.pk).update(last_login=timezone.now())
+        if member.erase_after is not None:  # signing in again keeps the account
+            from papercrane.privacy import erasure  # privacy reads every app: import late
+
+            erasure.cancel_deletion(member)
         return member
     ratelimit.hit("login-account", account_key, LOGIN_FAILURES_PER_ACCOUNT)
     return None
@@ -221,6 +236,12 @@ def revoke_token(*, member: Member, token_id: int) -> bool:
     return revoked == 1
 
 
+def purge_revoked_tokens(*, before: datetime) -> int:
+    """Delete tokens revoked before ``before`` (a revoked token only documents its end)."""
+    deleted, _unused = ApiToken.objects.filter(revoked_at__lt=before).delete()
+    return deleted
+
+
 def touch_token(token: ApiToken) -> None:
     """Record use at most once a minute, so reads do not each cost a write."""
     now = timezone.now()
@@ -242,8 +263,18 @@ def update_profile(
     feed_personalized: bool | None = None,
     auto_translate: bool | None = None,
     city: str | None = None,
+    records_reading: bool | None = None,
+    discoverable: bool | None = None,
+    comments_from: str | None = None,
+    mentions_from: str | None = None,
 ) -> Member:
-    validate_profile_fields(language=language, time_zone=time_zone, email=email)
+    validate_profile_fields(
+        language=language,
+        time_zone=time_zone,
+        email=email,
+        comments_from=comments_from,
+        mentions_from=mentions_from,
+    )
     changes = {
         "display_name": display_name.strip() if display_name is not None else None,
         "bio": bio.strip() if bio is not None else None,
@@ -254,6 +285,9 @@ def update_profile(
         "likes_public": likes_public,
         "auto_translate": auto_translate,
         "city": " ".join(city.split()) if city is not None else None,
+        "discoverable": discoverable,
+        "comments_from": comments_from,
+        "mentions_from": mentions_from,
     }
     opening_up = member.is_private and is_private is False
     changed = [field for field, value in changes.items() if value is not None]
@@ -266,10 +300,13 @@ def update_profile(
             _approve_all_requests(member)
         if keeps_search_history is not None:
             search_services.set_keeps_history(member=member, keep=keeps_search_history)
-        if feed_personalized is not None:
+        if feed_personalized is not None or records_reading is not None:
             from papercrane.feed import services as feed_services  # feeds read accounts
 
-            feed_services.set_personalized(member=member, personalized=feed_personalized)
+            if feed_personalized is not None:
+                feed_services.set_personalized(member=member, personalized=feed_personalized)
+            if records_reading is not None:
+                feed_services.set_records_reading(member=member, records=records_reading)
     return member
 
 

@@ -22,8 +22,11 @@ class AuthedRequest(HttpRequest):
     auth: Member
 
 
-# What a suspended member may still do: read (safe methods), appeal, and manage sign-in.
-SUSPENDED_MAY_POST = re.compile(r"^/api/v1/(decisions/\d+/appeal|auth/)")
+# What a suspended member may still do: read (safe methods), appeal, manage sign-in
+# (and take their data with them, or delete their account).
+SUSPENDED_MAY_POST = re.compile(
+    r"^/api/v1/(decisions/\d+/appeal|auth/|accounts/me(/export|/deletion/cancel)?$)"
+)
 
 
 def refuse_if_suspended(request: HttpRequest, member: Member) -> None:

@@ -19,6 +19,7 @@ from papercrane.media.api import router as media_router
 from papercrane.moderation.api import router as moderation_router
 from papercrane.notes.api import router as notes_router
 from papercrane.notifications.api import router as notifications_router
+from papercrane.privacy.api import router as privacy_router
 from papercrane.search.api import router as search_router
 
 
@@ -63,6 +64,7 @@ api.add_router("/", search_router)
 api.add_router("/", feed_router)
 api.add_router("/", language_router)
 api.add_router("/", moderation_router)
+api.add_router("/", privacy_router)
 
 
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:

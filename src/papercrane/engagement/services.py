@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Model, Q
 from django.http import Http404
@@ -26,7 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from papercrane import ratelimit
-from papercrane.accounts.models import Block, Member
+from papercrane.accounts import queries as account_queries
+from papercrane.accounts.models import Audience, Block, Member
 from papercrane.engagement.models import (
     Board,
     BoardEntry,
@@ -58,6 +59,11 @@ _RETRIES = 3
 
 class NotFound(Http404):
     """The object went away while we worked on it (deleted by a concurrent request)."""
+
+
+class CommentsClosed(PermissionDenied):
+    """The note's author accepts comments only from their followers, or from nobody (a 403
+    saying so in the API; a message on the web)."""
 
 
 class EditWindowClosed(Exception):
@@ -382,8 +388,8 @@ def clean_comment_body(body: str) -> str:
 
 
 def _mentioned_ids(body: str, author_id: int) -> set[int]:
-    """Members named with @username who exist, are active, are not the author and have not
-    blocked the author (they would not be reachable)."""
+    """Members named with @username who exist, are active, are not the author, have not
+    blocked the author (they would not be reachable) and accept mentions from the author."""
     usernames = sorted({name.lower() for name in text.mentions_in(body)})[:MAX_MENTIONS]
     if not usernames:
         return set()
@@ -393,10 +399,21 @@ def _mentioned_ids(body: str, author_id: int) -> set[int]:
     blocked_by = Block.objects.filter(blocked_id=author_id).values("blocker")
     members = (
         Member.objects.filter(named, is_active=True)
+        .filter(account_queries.accepting_from("mentions_from", author_id))
         .exclude(pk__in=blocked_by)
         .exclude(pk=author_id)
     )
     return set(members.values_list("pk", flat=True))
+
+
+def check_accepts_comments(author: Member, note: Note) -> None:
+    """Raise ``CommentsClosed`` unless the note's author accepts comments from ``author``."""
+    if account_queries.accepts_from(note.author_id, "comments_from", author.pk):
+        return
+    setting = Member.objects.values_list("comments_from", flat=True).get(pk=note.author_id)
+    if setting == Audience.FOLLOWERS:
+        raise CommentsClosed(_("Only people who follow the author can comment on this note."))
+    raise CommentsClosed(_("The author has turned comments off for their notes."))
 
 
 def _set_mentions(comment: Comment, wanted: set[int], *, skip: set[int], new: bool) -> None:
@@ -452,6 +469,7 @@ def add_comment(*, author: Member, note: Note, body: str, parent: Comment | None
         else COMMENTS_PER_MEMBER
     )
     ratelimit.check("engagement-comment", str(author.pk), rate)
+    check_accepts_comments(author, note)
     body = clean_comment_body(body)
     if parent is not None and parent.note_id != note.pk:
         raise _field_error("parent_id", _("Reply to a comment on this note."), "other_note")

@@ -112,7 +112,7 @@ def comment(request: MemberRequest, note_id: int) -> HttpResponse:
         created = services.add_comment(
             author=request.user, note=note, body=request.POST.get("body", "")[:2000], parent=parent
         )
-    except (ratelimit.RateLimited, ValidationError) as error:
+    except (ratelimit.RateLimited, ValidationError, services.CommentsClosed) as error:
         _refused(request, error)
         return _back_to(note.pk, "comments")
     return _back_to(note.pk, f"comment-{created.pk}")

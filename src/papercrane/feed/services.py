@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -96,9 +96,20 @@ def set_personalized(*, member: Member, personalized: bool) -> None:
     forget_visits(member)
 
 
+def set_records_reading(*, member: Member, records: bool) -> None:
+    """Turn the record of what Explore showed and how long the member read on or off. Off
+    deletes what was recorded, too."""
+    Member.objects.filter(pk=member.pk).update(records_reading=records)
+    member.records_reading = records
+    if not records:
+        Impression.objects.filter(member=member).delete()
+    forget_visits(member)
+
+
 def record_shown(*, member: Member, note_ids: list[int]) -> None:
-    """Count the notes a page showed (so they are not shown again for ``SEEN_DAYS``)."""
-    if not note_ids:
+    """Count the notes a page showed (so they are not shown again for ``SEEN_DAYS``), if the
+    member lets Explore remember what they read."""
+    if not note_ids or not member.records_reading:
         return
     day = timezone.now().date()
     Impression.objects.bulk_create(
@@ -110,7 +121,10 @@ def record_shown(*, member: Member, note_ids: list[int]) -> None:
 
 
 def record_dwell(*, member: Member, note_id: int, dwell_ms: int) -> None:
-    """Add reading time to today's impression of a note (kept per day, capped per report)."""
+    """Add reading time to today's impression of a note (kept per day, capped per report), if
+    the member lets Explore remember what they read."""
+    if not member.records_reading:
+        return
     dwell_ms = max(0, min(dwell_ms, 10 * 60 * 1000))
     day = timezone.now().date()
     updated = Impression.objects.filter(member=member, note_id=note_id, day=day).update(
@@ -123,9 +137,9 @@ def record_dwell(*, member: Member, note_id: int, dwell_ms: int) -> None:
         )
 
 
-def expire_impressions() -> int:
+def expire_impressions(now: datetime | None = None) -> int:
     """Delete impressions older than ``FEED_IMPRESSION_DAYS`` (declared retention)."""
-    cutoff = timezone.now().date() - timedelta(days=settings.FEED_IMPRESSION_DAYS)
+    cutoff = (now or timezone.now()).date() - timedelta(days=settings.FEED_IMPRESSION_DAYS)
     deleted, _ = Impression.objects.filter(day__lt=cutoff).delete()
     return deleted
 

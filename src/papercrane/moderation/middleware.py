@@ -14,8 +14,12 @@ from django.template.response import TemplateResponse
 from papercrane.moderation import queries
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Posts a suspended member may still make on the web: appeals, signing out, the language.
-MAY_POST = re.compile(r"^/(api/|decisions/\d+/appeal$|logout$|language$)")
+# Posts a suspended member may still make on the web: appeals, signing out, the language,
+# their data (export, deleting the account) and their sessions.
+MAY_POST = re.compile(
+    r"^/(api/|decisions/\d+/appeal$|logout$|language$|me/data/(export|delete|delete/cancel)$|"
+    r"settings/sessions/)"
+)
 
 
 def _refusal(request: HttpRequest, member: Any) -> HttpResponse:

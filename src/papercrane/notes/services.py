@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from papercrane import ratelimit
+from papercrane.accounts import queries as account_queries
 from papercrane.accounts.models import Block, Member
 from papercrane.ids import parse_id
 from papercrane.language import detection
@@ -148,7 +149,8 @@ def _set_topics(note: Note, names: list[str]) -> None:
 
 
 def _set_mentions(note: Note) -> None:
-    """Link @usernames that exist and have not blocked the author (they would not be reachable)."""
+    """Link @usernames that exist, have not blocked the author (they would not be reachable)
+    and accept mentions from the author."""
     Mention.objects.filter(note=note).delete()
     usernames = {name.lower() for name in text.mentions_in(note.body)}
     if not usernames:
@@ -159,6 +161,7 @@ def _set_mentions(note: Note) -> None:
     blocked_by = Block.objects.filter(blocked=note.author).values("blocker")
     members = (
         Member.objects.filter(named, is_active=True)
+        .filter(account_queries.accepting_from("mentions_from", note.author_id))
         .exclude(pk__in=blocked_by)
         .exclude(pk=note.author_id)
     )

@@ -21,6 +21,8 @@ class Verb(models.TextChoices):
     DECISION = "decision", _("a moderation decision about you")
     APPEAL_DECIDED = "appeal_decided", _("your appeal was decided")
     REPORT_OUTCOME = "report_outcome", _("your report was reviewed")
+    # From the service itself (the actor is the recipient too).
+    EXPORT_READY = "export_ready", _("your data export is ready")
 
 
 # Likes and collects of one target show as one item ("A and 12 others liked your note").

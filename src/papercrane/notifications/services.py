@@ -102,13 +102,17 @@ def notify(
 
 
 MODERATION_VERBS = frozenset({Verb.DECISION, Verb.APPEAL_DECIDED, Verb.REPORT_OUTCOME})
+# What concerns the recipient alone and has no other member as its actor.
+OWN_VERBS = MODERATION_VERBS | {Verb.EXPORT_READY}
 
 
 def notify_member(*, recipient_id: int, verb: str, decision_id: int) -> None:
-    """Tell a member about a moderation decision (about them, their appeal or their report).
-    No moderator is named: the member is their own "actor". Call it on commit."""
-    if verb not in MODERATION_VERBS:
-        raise ValueError(f"not a moderation verb: {verb!r}")
+    """Tell a member about a moderation decision (about them, their appeal or their report),
+    or that their data export is ready (``decision_id`` is then the export's id: it only
+    tells two exports apart, the notification links to the "Your data" page). No one is
+    named: the member is their own "actor". Call it on commit."""
+    if verb not in OWN_VERBS:
+        raise ValueError(f"not a verb about the member alone: {verb!r}")
     key = f"{verb}:{decision_id}"
     created = Notification.objects.get_or_create(
         recipient_id=recipient_id,
@@ -116,7 +120,7 @@ def notify_member(*, recipient_id: int, verb: str, decision_id: int) -> None:
         defaults={
             "actor_id": recipient_id,
             "verb": verb,
-            "decision_id": decision_id,
+            "decision_id": decision_id if verb in MODERATION_VERBS else None,
             "group_key": key,
         },
     )[1]

@@ -20,7 +20,7 @@ from django.utils import timezone
 from papercrane.accounts.models import Block, Member
 from papercrane.accounts.queries import signed_in
 from papercrane.notes import queries as note_queries
-from papercrane.notes.models import Note, Topic, Visibility
+from papercrane.notes.models import UNDISCOVERABLE_STATES, Note, Topic, Visibility
 from papercrane.notes.text import normalize_topic
 from papercrane.search import analysis, ranking
 from papercrane.search import semantic as semantic_index
@@ -152,30 +152,49 @@ def search_notes(
     """One page of notes the viewer may see, best first, and whether more follow."""
     wanted = min(offset + limit + 1, MAX_RESULTS + 1)
     fetch = wanted * 2 + 20
+    ranked = ranked_note_ids(search, fetch)
+    if offset == 0:
+        # The first page (most searches) usually shows the best matches as they are: check
+        # and load them in one query, and look further only when some may not be shown.
+        cards = _visible_cards(viewer, ranked[:wanted])
+        if len(cards) == len(ranked[:wanted]):
+            page = [cards[pk] for pk in ranked[:limit]]
+            return page, len(ranked) > limit and limit < MAX_RESULTS
     while True:
-        ranked = ranked_note_ids(search, fetch)
         visible = _visible_in_order(viewer, ranked)
         if len(visible) >= wanted or len(ranked) < fetch or fetch >= 4 * MAX_RESULTS:
             break
         fetch *= 4  # the viewer cannot see many of these: look further down
+        ranked = ranked_note_ids(search, fetch)
     page_ids = visible[offset : offset + limit]
-    notes = {note.pk: note for note in note_queries.for_cards(Note.objects.filter(pk__in=page_ids))}
+    notes = _visible_cards(viewer, page_ids)
     page = [notes[pk] for pk in page_ids if pk in notes]
     has_more = len(visible) > offset + limit and offset + limit < MAX_RESULTS
     return page, has_more
 
 
-def _visible_in_order(viewer: Member | None, ranked: list[int]) -> list[int]:
-    if not ranked:
-        return []
+def _visible(viewer: Member | None, note_ids: list[int]) -> QuerySet[Note]:
     # A correlated EXISTS looks each note up by its key; a plain filter would let the
     # database scan every public note through the (status, visibility) index instead.
     visible = note_queries.visible_notes(viewer).filter(
         pk=OuterRef("pk"), status=Note.Status.PUBLISHED
     )
-    allowed = set(
-        Note.objects.filter(pk__in=ranked).filter(Exists(visible)).values_list("pk", flat=True)
-    )
+    # Moderation may keep a note out of search while it stays visible at its link.
+    discoverable = Note.objects.exclude(moderation_state__in=UNDISCOVERABLE_STATES)
+    return discoverable.filter(pk__in=note_ids).filter(Exists(visible))
+
+
+def _visible_cards(viewer: Member | None, note_ids: list[int]) -> dict[int, Note]:
+    """The notes among ``note_ids`` the viewer may see, as cards, by id."""
+    if not note_ids:
+        return {}
+    return {note.pk: note for note in note_queries.for_cards(_visible(viewer, note_ids))}
+
+
+def _visible_in_order(viewer: Member | None, ranked: list[int]) -> list[int]:
+    if not ranked:
+        return []
+    allowed = set(_visible(viewer, ranked).values_list("pk", flat=True))
     return [note_id for note_id in ranked if note_id in allowed]
 
 
@@ -184,7 +203,9 @@ def _visible_in_order(viewer: Member | None, ranked: list[int]) -> list[int]:
 
 def search_members(viewer: Member | None, text: str, limit: int = 20) -> list[Member]:
     """Members by username prefix or display name, exact username first, then the most
-    followed. Members who blocked the viewer (or whom the viewer blocked) are left out."""
+    followed. Members who blocked the viewer (or whom the viewer blocked) are left out, and so
+    are members who turned ``discoverable`` off -- unless the search is their exact username
+    (their profile is public at /@username anyway; only browsing and guessing are stopped)."""
     query = analysis.clean_query(text).lstrip("@")
     if not query:
         return []
@@ -192,7 +213,9 @@ def search_members(viewer: Member | None, text: str, limit: int = 20) -> list[Me
     matches = Q(username__istartswith=query) | Q(display_name__icontains=query)
     if simplified != query.casefold():
         matches |= Q(display_name__icontains=simplified)
-    members = Member.objects.filter(matches, is_active=True)
+    members = Member.objects.filter(matches, is_active=True).filter(
+        Q(discoverable=True) | Q(username__iexact=query)
+    )
     viewer = signed_in(viewer)
     if viewer is not None:
         members = members.exclude(pk__in=Block.objects.filter(blocker=viewer).values("blocked"))

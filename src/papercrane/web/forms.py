@@ -7,7 +7,7 @@ import zoneinfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from papercrane.accounts.models import Language
+from papercrane.accounts.models import Audience, Language
 
 TIME_ZONE_CHOICES = [(zone, zone) for zone in sorted(zoneinfo.available_timezones())]
 
@@ -83,6 +83,39 @@ class ProfileForm(forms.Form):
         required=False,
         help_text=_("Notes and comments in other languages are shown in your language."),
     )
+    records_reading = forms.BooleanField(
+        label=_("Remember what I read"),
+        required=False,
+        help_text=_(
+            "Explore records which notes it showed you and how long you read them, to choose "
+            "better. Off: nothing about your reading is stored."
+        ),
+    )
+    keeps_search_history = forms.BooleanField(
+        label=_("Keep my search history"),
+        required=False,
+        help_text=_("Your recent searches are kept for you alone; clear them at any time."),
+    )
+    discoverable = forms.BooleanField(
+        label=_("Findable in search"),
+        required=False,
+        help_text=_(
+            "Others can find your profile in member search. Off: only someone who types your "
+            "exact username finds you."
+        ),
+    )
+    comments_from = forms.ChoiceField(
+        required=False,  # left out: unchanged
+        label=_("Who can comment on my notes"),
+        choices=Audience.choices,
+        help_text=_("Others can still read the comments already there."),
+    )
+    mentions_from = forms.ChoiceField(
+        required=False,  # left out: unchanged
+        label=_("Who can mention me"),
+        choices=Audience.choices,
+        help_text=_("A mention from anyone else is not linked to you and you are not told."),
+    )
     city = forms.CharField(
         label=_("City for Nearby"),
         required=False,
@@ -93,3 +126,12 @@ class ProfileForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100)
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        label=_("Your password"),
+        max_length=1024,
+        help_text=_("To make sure it is you."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

@@ -22,8 +22,20 @@ from papercrane.accounts.models import Language, Member
 from papercrane.engagement import queries as engagement_queries
 from papercrane.ids import parse_id
 from papercrane.notes import queries as note_queries
+from papercrane.privacy import services as privacy
 from papercrane.redirects import safe_next
 from papercrane.web.forms import LoginForm, ProfileForm, SignupForm, TokenForm
+
+
+def _sign_in(request: HttpRequest, member: Member) -> None:
+    """Start the member's session and remember the sign-in for the sessions page."""
+    login(request, member, backend="django.contrib.auth.backends.ModelBackend")
+    privacy.record_sign_in(
+        member=member,
+        session_key=request.session.session_key or "",
+        ip=ratelimit.client_ip(request),
+        user_agent=request.headers.get("User-Agent", ""),
+    )
 
 
 def _add_errors(form: Any, error: ValidationError) -> None:
@@ -48,7 +60,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            login(request, member, backend="django.contrib.auth.backends.ModelBackend")
+            _sign_in(request, member)
             messages.success(request, _("Welcome to Papercrane, %(name)s!") % {"name": member.name})
             return redirect("web:profile", username=member.username)
     return render(request, "web/signup.html", {"form": form})
@@ -65,13 +77,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if member is None:
             form.add_error(None, _("Wrong username or password."))
         else:
-            login(request, member, backend="django.contrib.auth.backends.ModelBackend")
+            _sign_in(request, member)
             return HttpResponseRedirect(safe_next(request, reverse("web:home")))
     return render(request, "web/login.html", {"form": form, "next": safe_next(request, "")})
 
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    privacy.end_sign_in(request.session.session_key or "")
     logout(request)
     return redirect("web:home")
 
@@ -210,10 +223,19 @@ def settings_profile(request: MemberRequest) -> HttpResponse:
         "feed_personalized": member.feed_personalized,
         "auto_translate": member.auto_translate,
         "city": member.city,
+        "records_reading": member.records_reading,
+        "discoverable": member.discoverable,
+        "comments_from": member.comments_from,
+        "mentions_from": member.mentions_from,
+        "keeps_search_history": member.keeps_search_history,
     }
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+        data = {
+            field: value
+            for field, value in form.cleaned_data.items()
+            if value != "" or field not in ("comments_from", "mentions_from")
+        }
         avatar = data.pop("avatar")
         try:
             services.update_profile(member=member, **data)

@@ -1,0 +1,234 @@
+"""``papercrane bench privacy``: a data export and an account erasure of a prolific member,
+and what they do to the site's latency meanwhile.
+
+The member has ``--notes`` published notes (indexed for search) carrying ``--photos`` photos:
+small real JPEGs made with Pillow, each stored in media storage with one variant, their rows
+bulk-inserted (the upload path would spend the run re-encoding). Other members post notes
+for Explore and like and comment on the member's notes. Then:
+
+* Explore (``GET /api/v1/feeds/explore``, through the Django test client in a second thread)
+  is timed alone, for ``--requests`` requests;
+* ``build_export`` and ``erase_member`` run one after the other while that thread keeps
+  requesting Explore;
+
+and one JSON line gives the export's seconds and zip size, the erasure's seconds, and the
+Explore ``p50_ms`` / ``p99_ms`` before and during.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import random
+import threading
+import time
+from typing import Any
+
+from bench._django import throwaway_database
+
+PASSWORD = "bench-crane-flies-2026"  # noqa: S105 - the password of throwaway bench accounts
+
+
+def _percentile(sorted_ms: list[float], fraction: float) -> float | None:
+    if not sorted_ms:
+        return None
+    return round(sorted_ms[min(len(sorted_ms) - 1, int(len(sorted_ms) * fraction))], 2)
+
+
+def _figures(times: list[float]) -> dict[str, Any]:
+    ordered = sorted(times)
+    return {
+        "requests": len(ordered),
+        "p50_ms": _percentile(ordered, 0.5),
+        "p99_ms": _percentile(ordered, 0.99),
+    }
+
+
+def _jpeg(rng: random.Random) -> tuple[bytes, bytes]:
+    """A small photo with some structure (so each is distinct and compresses like one) and
+    its 32-pixel WebP variant."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (96, 72), tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        left, right = sorted(rng.randrange(96) for _ in range(2))
+        top, bottom = sorted(rng.randrange(72) for _ in range(2))
+        draw.rectangle((left, top, right, bottom), fill=tuple(rng.randrange(256) for _ in range(3)))
+    original, variant = io.BytesIO(), io.BytesIO()
+    image.save(original, format="JPEG", quality=85)
+    image.resize((32, 24)).save(variant, format="WEBP", quality=80)
+    return original.getvalue(), variant.getvalue()
+
+
+def generate(notes: int, photos: int, others: int, seed: int) -> dict[str, Any]:
+    """The member, their notes and photos, and other members around them."""
+    from django.utils import timezone
+
+    from papercrane.accounts import services as account_services
+    from papercrane.engagement.models import Comment, Like
+    from papercrane.media import storage
+    from papercrane.media.models import Media
+    from papercrane.notes.models import Note, NoteTopic, Topic
+    from papercrane.search import services as search_services
+
+    rng = random.Random(seed)
+    member = account_services.create_member(
+        username="prolific", password=PASSWORD, display_name="Prolific Poster"
+    )
+    crowd = [
+        account_services.create_member(username=f"reader_{n}", password=PASSWORD)
+        for n in range(others)
+    ]
+    now = timezone.now()
+    topic = Topic.objects.create(name="harbour", key="harbour", note_count=notes)
+    authored = Note.objects.bulk_create(
+        [
+            Note(
+                author=member,
+                title=f"Harbour walk {n}",
+                body=f"Photos from walk number {n} along the harbour #harbour",
+                language="en",
+                published_at=now,
+            )
+            for n in range(notes)
+        ],
+        batch_size=500,
+    )
+    NoteTopic.objects.bulk_create(
+        [NoteTopic(note=note, topic=topic) for note in authored], batch_size=500
+    )
+    Note.objects.bulk_create(
+        [
+            Note(
+                author=crowd[n % len(crowd)],
+                title=f"Another view {n}",
+                body="A different harbour",
+                language="en",
+                published_at=now,
+            )
+            for n in range(max(200, notes // 5))
+        ],
+        batch_size=500,
+    )
+    rows = []
+    for n in range(photos):
+        original, variant = _jpeg(rng)
+        sha256 = hashlib.sha256(original).hexdigest()
+        name = storage.store(storage.original_name(sha256, "jpg"), original)
+        variant_name = storage.store(storage.variant_name(sha256, 32), variant)
+        rows.append(
+            Media(
+                owner=member,
+                note=authored[n % len(authored)] if authored else None,
+                position=n // max(1, len(authored)),
+                status=Media.Status.READY,
+                original=name,
+                sha256=sha256,
+                mime_type="image/jpeg",
+                width=96,
+                height=72,
+                variants=[{"name": variant_name, "width": 32, "height": 24, "format": "webp"}],
+            )
+        )
+    Media.objects.bulk_create(rows, batch_size=500)
+    Like.objects.bulk_create(
+        [Like(member=reader, note=note) for reader in crowd for note in authored[:50]],
+        batch_size=500,
+    )
+    Comment.objects.bulk_create(
+        [Comment(note=note, author=crowd[0], body="Lovely") for note in authored[:100]],
+        batch_size=500,
+    )
+    search_services.reindex_all()
+    token = account_services.issue_token(member=crowd[0], name="bench").secret
+    return {"member_id": member.pk, "token": token}
+
+
+def _explore(token: str, stop: threading.Event | None, count: int) -> list[float]:
+    """Explore requests one after another (until ``stop`` is set, or ``count`` of them)."""
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(SERVER_NAME="localhost", headers={"Authorization": f"Bearer {token}"})
+    times: list[float] = []
+    try:
+        while (stop is None and len(times) < count) or (stop is not None and not stop.is_set()):
+            started = time.perf_counter()
+            response = client.get("/api/v1/feeds/explore?limit=20")
+            times.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"explore answered {response.status_code}")
+    finally:
+        connection.close()
+    return times
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="papercrane bench privacy")
+    parser.add_argument("--notes", type=int, default=1_000)
+    parser.add_argument("--photos", type=int, default=5_000)
+    parser.add_argument("--others", type=int, default=20, help="other members")
+    parser.add_argument("--requests", type=int, default=200, help="Explore requests timed alone")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--database-url", help="a PostgreSQL server to use instead of SQLite")
+    args = parser.parse_args(argv)
+
+    os.environ["PAPERCRANE_SEMANTIC_SEARCH"] = "false"
+    began = time.perf_counter()
+    with throwaway_database(args.database_url):
+        from django.core.files.storage import default_storage
+        from django.db import connection
+
+        from papercrane.privacy import erasure, export
+        from papercrane.privacy.models import ExportRequest
+
+        started = time.perf_counter()
+        fixture = generate(args.notes, args.photos, args.others, args.seed)
+        load_s = round(time.perf_counter() - started, 1)
+        _explore(fixture["token"], None, 10)  # warm up: snapshots, caches, imports
+        before = _explore(fixture["token"], None, args.requests)
+
+        during: list[float] = []
+        stop = threading.Event()
+        reader = threading.Thread(
+            target=lambda: during.extend(_explore(fixture["token"], stop, 0)), daemon=True
+        )
+        from papercrane.accounts.models import Member
+
+        member = Member.objects.get(pk=fixture["member_id"])
+        reader.start()
+        try:
+            job = ExportRequest.objects.create(member=member, created_at=member.date_joined)
+            started = time.perf_counter()
+            export.build_export(job.pk)
+            export_s = time.perf_counter() - started
+            job.refresh_from_db()
+            if not job.file_name:
+                raise RuntimeError(f"the export failed: {job.failure_reason}")
+            size = default_storage.size(job.file_name)
+            started = time.perf_counter()
+            erasure.erase_member(member.pk)
+            erase_s = time.perf_counter() - started
+        finally:
+            stop.set()
+            reader.join()
+        vendor = connection.vendor
+    result = {
+        "benchmark": "privacy",
+        "database": vendor,
+        "notes": args.notes,
+        "photos": args.photos,
+        "load_s": load_s,
+        "export_s": round(export_s, 2),
+        "export_zip_mb": round(size / 1_000_000, 2),
+        "erase_s": round(erase_s, 2),
+        "explore_before": _figures(before),
+        "explore_during": _figures(during),
+        "total_s": round(time.perf_counter() - began, 1),
+    }
+    print(json.dumps(result))
+    return 0

@@ -1,0 +1,1 @@
+"""Privacy and data rights: the data inventory, "Your data", export, erasure, retention."""
