@@ -78,6 +78,9 @@ def worker(argv: list[str]) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
+    # Background work (exports, erasures, image variants, model training) yields the CPU to
+    # the server answering people on the same machine.
+    os.nice(settings.WORKER_NICE)
     if settings.REDIS_URL:
         # SimpleWorker runs jobs in this process: RQ's default forks a child per job, and
         # libvips (image processing) cannot run in a child forked from a process using it.

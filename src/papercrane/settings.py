@@ -199,6 +199,9 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
+# How much lower than the server's the worker's CPU priority is (0-19, as nice(1)).
+WORKER_NICE = env_int("PAPERCRANE_WORKER_NICE", 10)
+
 # --- Accounts and passwords ----------------------------------------------------------------------
 
 PASSWORD_HASHERS = ["papercrane.accounts.hashers.Argon2idHasher"]
