@@ -17,7 +17,7 @@ from papercrane.accounts.models import ApiToken, Member
 from papercrane.feed.models import Impression
 from papercrane.notes import services as note_services
 from papercrane.notes.models import Note
-from papercrane.privacy import services
+from papercrane.privacy import services, tasks
 from papercrane.privacy.models import SignIn
 
 
@@ -103,10 +103,9 @@ def test_the_command_runs_the_sweep_now_and_prints_its_counts(alice: Member) -> 
 def test_the_sweep_is_enqueued_once_per_period(
     alice: Member, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from django_tasks_db.models import DBTaskResult
-
-    with django_capture_on_commit_callbacks(execute=True):
+    # Counted where it is enqueued (on commit), so the same on the database queue and RQ.
+    with django_capture_on_commit_callbacks() as enqueued:
         services.sweep_if_due()
         services.sweep_if_due()
-    queued = DBTaskResult.objects.filter(task_path="papercrane.privacy.tasks.sweep")
-    assert queued.count() == 1
+    assert len(enqueued) == 1
+    assert enqueued[0] == tasks.sweep.enqueue

@@ -137,6 +137,9 @@ MAX_RECENT_BLOCKS = 8
 # tell. Fewer matches than that are all read anyway.
 WINDOW_FROM_MATCHES = 2
 WINDOW_SPARE = 1.5
+# A window wider than this share of the ids is not worth it: the index spends more merging
+# the recency tokens of so many notes than reading the few matches outside it would cost.
+WINDOW_MAX_SHARE = 0.5
 
 
 def recency_token(shift: int, block: int) -> str:
@@ -152,6 +155,8 @@ def recent_window(limit: int, expected: float, ids: tuple[int, int]) -> tuple[in
         return 0, []
     density = expected / (highest - lowest + 1)  # matches per note id
     start = max(lowest, int(highest - WINDOW_SPARE * limit / density))
+    if highest - start > WINDOW_MAX_SHARE * (highest - lowest):
+        return 0, []
     for shift in RECENCY_SHIFTS:
         blocks = range(start >> shift, (highest >> shift) + 1)
         if len(blocks) <= MAX_RECENT_BLOCKS:

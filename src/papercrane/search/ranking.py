@@ -2,12 +2,15 @@
 
 Ranking every match of a common term (300k of a million notes) costs hundreds of
 milliseconds, so candidates are bounded first by a cheap score, recency: the newest
-``CANDIDATES_PER_TERM`` documents holding each term, plus the newest holding all of them
-(unless every term is very common).
+``CANDIDATES_PER_TERM`` documents holding all the terms (unless every term is very common),
+and the newest holding each term, the terms sharing ``TERM_BUDGET`` less what the notes
+holding all of them are expected to fill (``_allotments``).
 Rare terms thus contribute every match; common terms contribute their newest. BM25 is then
 computed over those candidates only, with term statistics read from ``SearchTerm`` (exact,
 maintained on every index change) and term frequencies counted from the stored token
-strings. The SQL is the same on SQLite and PostgreSQL; only candidate retrieval differs.
+strings. Engagement, the one part of the score not in the index, is read only for the
+candidates it could still lift into the results. The SQL is the same on SQLite and
+PostgreSQL; only candidate retrieval differs.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from papercrane.search.backends import DOCUMENTS, backend_for
+from papercrane.search.backends import DOCUMENTS, TERMS, backend_for
 from papercrane.search.models import SearchTerm
 
 CANDIDATES_PER_TERM = 300
+# The holders of single terms of a multi-term query considered, all terms together, and the
+# fewest of each term's (a note holding one term can still be the best match).
+TERM_BUDGET = 600
+MIN_PER_TERM = 50
 # Intersecting the doclists of terms that are all this common costs more than it finds: the
 # newest holders of each already include notes holding all of them.
 ALL_TERMS_MAX_FREQUENCY = 20_000
@@ -31,6 +38,9 @@ K1 = 1.2
 B = 0.75
 DOCUMENT_COUNT = " documents"
 TOKEN_TOTAL = " tokens"  # noqa: S105 - a statistics key, not a secret
+# Keys (starting with a space, as no token does) for the ends of the indexed note ids.
+LOWEST_ID = " lowest id"
+HIGHEST_ID = " highest id"
 # Engagement and freshness lift a relevant note by at most these shares; relevance leads.
 ENGAGEMENT_LIFT = 0.3
 ENGAGEMENT_HALF = 50.0  # weighted interactions at which a note gets half the lift
@@ -75,19 +85,23 @@ class Corpus:
 
 def statistics(tokens: list[str]) -> Corpus:
     """Document count, average document length and document frequency of each token."""
-    rows = dict(
-        SearchTerm.objects.filter(term__in=[*tokens, DOCUMENT_COUNT, TOKEN_TOTAL]).values_list(
-            "term", "df"
-        )
+    keys = list(dict.fromkeys([*tokens, DOCUMENT_COUNT, TOKEN_TOTAL]))
+    # One round trip. Each end of the primary key in a subquery of its own: SQLite reads one
+    # MIN or MAX from the index, but both in one SELECT by scanning the whole table.
+    sql = (
+        f"SELECT term, df FROM {TERMS} WHERE term IN ({', '.join(['%s'] * len(keys))}) "
+        f"UNION ALL SELECT %s, (SELECT MIN(note_id) FROM {DOCUMENTS}) "
+        f"UNION ALL SELECT %s, (SELECT MAX(note_id) FROM {DOCUMENTS})"
     )
-    documents = rows.pop(DOCUMENT_COUNT, 0.0)
-    total = rows.pop(TOKEN_TOTAL, 0.0)
     with connection.cursor() as cursor:
-        # Both ends of the primary key: two index probes.
-        cursor.execute(f"SELECT MIN(note_id), MAX(note_id) FROM {DOCUMENTS}")
-        lowest, highest = cursor.fetchone()
+        cursor.execute(sql, [*keys, LOWEST_ID, HIGHEST_ID])
+        rows = {term: value for term, value in cursor.fetchall()}
+    documents = float(rows.pop(DOCUMENT_COUNT, 0.0) or 0.0)
+    total = float(rows.pop(TOKEN_TOTAL, 0.0) or 0.0)
+    lowest, highest = int(rows.pop(LOWEST_ID) or 0), int(rows.pop(HIGHEST_ID) or 0)
+    frequencies = {term: float(df) for term, df in rows.items()}
     return Corpus(
-        documents, (total / documents if documents else 1.0), rows, (lowest or 0, highest or 0)
+        documents, (total / documents if documents else 1.0), frequencies, (lowest, highest)
     )
 
 
@@ -119,6 +133,31 @@ def _count(column: str, params: list[Any], token: str) -> str:
     return f"(({size(f'd.{column}')} - {size(f'REPLACE(d.{column}, %s, {EMPTY})')}) / %s)"
 
 
+def _with_all_terms(terms: list[WeightedTerm]) -> bool:
+    """Whether the newest holders of every term are looked for as well."""
+    return len(terms) > 1 and min(term.frequency for term in terms) <= ALL_TERMS_MAX_FREQUENCY
+
+
+def _allotments(terms: list[WeightedTerm], corpus: Corpus, required: list[str]) -> list[int]:
+    """How many of the newest holders of each term to consider: the terms of a query share
+    ``TERM_BUDGET`` less what notes holding all of them are expected to take (each, holding
+    every term, outranks the holders of one, so it stands in for two), rarest first, so a
+    rare term's few holders are all read and what they leave goes to the common terms."""
+    if len(terms) < 2:
+        return [CANDIDATES_PER_TERM] * len(terms)
+    holding_all = 0.0
+    if _with_all_terms(terms):
+        holding_all = corpus.expected_matches([term.token for term in terms] + required)
+    left = TERM_BUDGET - 2 * min(holding_all, CANDIDATES_PER_TERM)
+    limits = [0] * len(terms)
+    rarest_first = sorted(range(len(terms)), key=lambda i: terms[i].frequency)
+    for position, i in enumerate(rarest_first):
+        share = max(left / (len(terms) - position), MIN_PER_TERM)
+        limits[i] = min(math.ceil(share), CANDIDATES_PER_TERM)
+        left -= min(share, corpus.expected_matches([terms[i].token, *required]))
+    return limits
+
+
 def _candidates(
     terms: list[WeightedTerm], filters: Filters, corpus: Corpus
 ) -> tuple[str, list[Any]]:
@@ -126,18 +165,23 @@ def _candidates(
     it holds term ``i``. Knowing that from the index spares scanning every candidate's text
     for every term (most hold few of a long query's terms)."""
     backend = backend_for()
-    groups: list[tuple[int, list[str]]] = [(i, [term.token]) for i, term in enumerate(terms)]
-    if len(terms) > 1 and min(term.frequency for term in terms) <= ALL_TERMS_MAX_FREQUENCY:
-        groups.append((-1, [term.token for term in terms]))  # -1: holds every term
+    groups: list[tuple[int, list[str], int]] = [
+        (i, [term.token], limit)
+        for i, (term, limit) in enumerate(
+            zip(terms, _allotments(terms, corpus, filters.required), strict=True)
+        )
+    ]
+    if _with_all_terms(terms):
+        groups.append((-1, [term.token for term in terms], CANDIDATES_PER_TERM))  # -1: all
     if filters.required:
-        groups = [(i, [*tokens, *filters.required]) for i, tokens in groups] or [
-            (-1, list(filters.required))
+        groups = [(i, [*tokens, *filters.required], limit) for i, tokens, limit in groups] or [
+            (-1, list(filters.required), CANDIDATES_PER_TERM)
         ]
     sources: list[str] = []
     params: list[Any] = []
-    for term_index, tokens in groups:
+    for term_index, tokens, limit in groups:
         sql, source_params = backend.matching(
-            tokens, CANDIDATES_PER_TERM, corpus.expected_matches(tokens), corpus.ids
+            tokens, limit, corpus.expected_matches(tokens), corpus.ids
         )
         sources.append(f"SELECT id, {term_index} AS t FROM ({sql}) AS s{len(sources)}")
         params.extend(source_params)
@@ -159,15 +203,24 @@ def _bm25(terms: list[WeightedTerm], average_length: float) -> str:
     return " + ".join(parts) or "1.0"
 
 
-def _blended(bm25: str) -> str:
-    """BM25 lifted by engagement and freshness, each saturating so neither can dominate."""
-    engagement = "(2.0 * collect_count + like_count + comment_count)"
-    age_days = f"(({int(time.time())} - published_epoch) / 86400.0)"
+# Scores are computed in floating point: PostgreSQL reads "2.0 * <integer>" as NUMERIC, whose
+# arithmetic costs several times as much, for every candidate.
+REAL = "DOUBLE PRECISION"
+ENGAGEMENT = f"(2.0 * CAST(n.collect_count AS {REAL}) + n.like_count + n.comment_count)"
+
+
+def _freshened(bm25: str) -> str:
+    """BM25 lifted by freshness (saturating, so it cannot dominate relevance)."""
+    age_days = f"(CAST({int(time.time())} - published_epoch AS {REAL}) / 86400.0)"
     return (
-        f"({bm25}) * (1 + {ENGAGEMENT_LIFT} * {engagement} / ({engagement} + {ENGAGEMENT_HALF}))"
-        f" * (1 + {FRESHNESS_LIFT} * {FRESHNESS_HALF_DAYS} / ({FRESHNESS_HALF_DAYS} + "
+        f"({bm25}) * (1 + {FRESHNESS_LIFT} * {FRESHNESS_HALF_DAYS} / ({FRESHNESS_HALF_DAYS} + "
         f"CASE WHEN {age_days} > 0 THEN {age_days} ELSE 0 END))"
     )
+
+
+def _engaged(base: str) -> str:
+    """``base`` lifted by engagement, by less than ``ENGAGEMENT_LIFT`` however engaging."""
+    return f"{base} * (1 + {ENGAGEMENT_LIFT} * {ENGAGEMENT} / ({ENGAGEMENT} + {ENGAGEMENT_HALF}))"
 
 
 def _coverage(terms: list[WeightedTerm]) -> str:
@@ -182,6 +235,20 @@ ORDERS = {
     "relevant": "score DESC, note_id DESC",
     "newest": "published_epoch DESC, note_id DESC",
     "collected": "collect_count DESC, score DESC, note_id DESC",
+}
+# Which candidates may still make the first ``limit`` before engagement (a column of the notes
+# table, a heap visit per note) is known. Every other lift is known from the index alone.
+_CONTENDERS = {
+    # Engagement lifts a score by less than ENGAGEMENT_LIFT: a note whose relevance, so
+    # lifted, stays below the limit-th best unlifted relevance can never reach the limit.
+    # (A note deleted since it was indexed still counts towards that bar until its document
+    # goes, which can leave the list short by that note for those seconds.)
+    "relevant": (
+        f"WHERE base * {1 + ENGAGEMENT_LIFT} >= COALESCE((SELECT base FROM relevance "
+        "ORDER BY base DESC LIMIT 1 OFFSET %s), 0)"
+    ),
+    "newest": "ORDER BY published_epoch DESC, note_id DESC LIMIT %s",
+    "collected": "",
 }
 
 
@@ -205,20 +272,26 @@ def rank(
         title = _count("title_terms", params, term.token)
         body = _count("body_terms", params, term.token)
         counts.append(
-            f"CASE WHEN c.h{i} = 1 THEN {TITLE_WEIGHT} * {title} + {body} ELSE 0 END AS tf{i}"
+            f"CASE WHEN c.h{i} = 1 THEN {TITLE_WEIGHT} * CAST({title} AS {REAL}) + {body} "
+            f"ELSE 0 END AS tf{i}"
         )
     where, where_params = _where(filters)
     params += where_params
     coverage = f"WHERE {_coverage(terms)} >= {MIN_COVERAGE}" if sort != "relevant" else ""
+    contenders = _CONTENDERS[sort]
+    if "%s" in contenders:
+        params.append(max(limit - 1, 0) if sort == "relevant" else limit)
     # MATERIALIZED: count each term once per note, not once per use in the score.
     sql = (
         f"WITH candidates AS ({candidates}), "
         "counted AS MATERIALIZED (SELECT d.note_id, d.length, d.published_epoch, "
-        f"n.collect_count, n.like_count, n.comment_count, {', '.join(counts) or '0 AS tf0'} "
-        f"FROM candidates c JOIN {DOCUMENTS} d ON d.note_id = c.id "
-        f"JOIN notes_note n ON n.id = d.note_id {where}), "
-        "scored AS (SELECT note_id, published_epoch, collect_count, "
-        f"{_blended(_bm25(terms, corpus.average_length))} AS score FROM counted {coverage}) "
+        f"{', '.join(counts) or '0 AS tf0'} "
+        f"FROM candidates c JOIN {DOCUMENTS} d ON d.note_id = c.id {where}), "
+        "relevance AS MATERIALIZED (SELECT note_id, published_epoch, "
+        f"{_freshened(_bm25(terms, corpus.average_length))} AS base FROM counted {coverage}), "
+        f"contenders AS (SELECT * FROM relevance {contenders}), "
+        "scored AS (SELECT c.note_id, c.published_epoch, n.collect_count, "
+        f"{_engaged('c.base')} AS score FROM contenders c JOIN notes_note n ON n.id = c.note_id) "
         f"SELECT note_id, score FROM scored ORDER BY {ORDERS[sort]} LIMIT %s"
     )
     params.append(limit)
