@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_member_suspended_until'),
+        ("accounts", "0006_member_suspended_until"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='member',
-            name='erase_after',
+            model_name="member",
+            name="erase_after",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
     ]
