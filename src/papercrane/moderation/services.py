@@ -128,6 +128,19 @@ def record_admin_change(
     _audit(actor, action, target_type, target_id, before, after)
 
 
+def _check_explanation(explanation: str) -> str:
+    """A moderator's explanation, stripped; every decision needs one the member can read."""
+    explanation = (explanation or "").strip()
+    if not EXPLANATION_MIN_CHARS <= len(explanation) <= EXPLANATION_MAX_CHARS:
+        raise _invalid(
+            "explanation",
+            _("Explain the decision in %(low)s to %(high)s characters.")
+            % {"low": EXPLANATION_MIN_CHARS, "high": EXPLANATION_MAX_CHARS},
+            "length",
+        )
+    return explanation
+
+
 def _require_moderator(member: Member) -> None:
     if not (member.is_moderator or member.is_superuser):
         raise PermissionDenied(_("Only moderators can do this."))
@@ -406,14 +419,7 @@ def _check_request(request: DecisionRequest, target_type: str) -> dt.datetime | 
         raise _invalid("action", _("This action does not apply to this kind of item."), "action")
     if request.rule is None or not request.rule.is_active:
         raise _invalid("rule_id", _("Choose one of the community rules."), "unknown_rule")
-    explanation = request.explanation.strip()
-    if not EXPLANATION_MIN_CHARS <= len(explanation) <= EXPLANATION_MAX_CHARS:
-        raise _invalid(
-            "explanation",
-            _("Explain the decision in %(low)s to %(high)s characters.")
-            % {"low": EXPLANATION_MIN_CHARS, "high": EXPLANATION_MAX_CHARS},
-            "length",
-        )
+    _check_explanation(request.explanation)
     if request.action != Action.SUSPEND:
         return None
     days = request.suspension_days
@@ -538,14 +544,7 @@ def decide_appeal(*, moderator: Member, appeal: Appeal, reverse: bool, explanati
     """Another moderator upholds or reverses the decision. A reversal puts the item back as
     it was (visible, counted, in search; the account active) and tells the member."""
     _require_moderator(moderator)
-    explanation = (explanation or "").strip()
-    if not EXPLANATION_MIN_CHARS <= len(explanation) <= EXPLANATION_MAX_CHARS:
-        raise _invalid(
-            "explanation",
-            _("Explain the decision in %(low)s to %(high)s characters.")
-            % {"low": EXPLANATION_MIN_CHARS, "high": EXPLANATION_MAX_CHARS},
-            "length",
-        )
+    explanation = _check_explanation(explanation)
     with transaction.atomic():
         locked = Appeal.objects.select_for_update().select_related("decision").get(pk=appeal.pk)
         decision = locked.decision
