@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, transaction
+from django.test import Client
 from django.utils import timezone
 from PIL import Image
 from skimage import data as photos
@@ -411,6 +412,13 @@ def test_a_friendly_note_raises_no_flag(alice: Member) -> None:
     assert not Case.objects.exists()
 
 
+def media_services_url(media_id: int) -> str:
+    from papercrane.media.models import Media
+    from papercrane.notes.templatetags.notes_tags import media_url
+
+    return media_url(Media.objects.get(pk=media_id), 360)
+
+
 def _photo_bytes(pixels: np.ndarray, fmt: str = "PNG", **options: Any) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format=fmt, **options)
@@ -437,6 +445,12 @@ def test_a_mirrored_copy_of_a_banned_photo_is_held(alice: Member, bob: Member, s
     flag = Case.objects.get().flags.get()
     assert flag.source == "image_hash" and flag.high_confidence
     assert not visible_to(bob, note)
+    # The moderator sees the hidden photo on the case page.
+    moderator = account_services.grant_moderator(username=bob.username)
+    browser = Client()
+    browser.force_login(moderator)
+    page = browser.get(f"/moderation/cases/{Case.objects.get().pk}").content.decode()
+    assert 'class="case-photos"' in page and media_services_url(media.pk) in page
 
 
 @pytest.mark.django_db

@@ -144,6 +144,7 @@ class CaseContext:
     subject_comments: int
     subject_joined: dt.datetime
     rule_counts: dict[str, int] = field(default_factory=dict)
+    photos: list[Any] = field(default_factory=list)  # a note's photos, however it is hidden
 
 
 def case_context(case: Case) -> CaseContext:
@@ -154,9 +155,10 @@ def case_context(case: Case) -> CaseContext:
         .select_related("rule", "moderator")
         .order_by("-created_at")[:HISTORY_SHOWN]
     )
+    target = targets.load(case.target_type, case.target_id)
     return CaseContext(
         case=case,
-        target=targets.load(case.target_type, case.target_id),
+        target=target,
         reports=reports,
         flags=list(case.flags.select_related("rule").order_by("-score")),
         prior_decisions=prior,
@@ -164,7 +166,15 @@ def case_context(case: Case) -> CaseContext:
         subject_comments=Comment.objects.filter(author=subject).count(),
         subject_joined=subject.date_joined,
         rule_counts=dict(Counter(report.rule.code for report in reports)),
+        photos=_photos(target) if target is not None else [],
     )
+
+
+def _photos(target: Target) -> list[Any]:
+    """What a moderator must see of a note: its photos too, even while no one else can."""
+    if target.type != TargetType.NOTE:
+        return []
+    return [media for media in note_queries.photos(target.item) if not media.is_text_cover]
 
 
 def queue_rows(cases: list[Case]) -> list[tuple[Case, Target | None, list[str]]]:
