@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
+from django.test import Client
 from django.utils import timezone
 
 from papercrane.accounts import services as account_services
@@ -83,7 +84,7 @@ def test_the_archive_holds_every_category_the_photos_an_outbox_and_an_escaped_in
     assert job["status"] == "ready"
     stored = ExportRequest.objects.get(pk=job["id"])
     assert stored.ready_at is not None and stored.expires_at == stored.ready_at + timedelta(days=7)
-    assert stored.file_name.startswith("exports/") and len(stored.file_name) > 40
+    assert stored.file_name.startswith(f"{export.DIRECTORY}/") and len(stored.file_name) > 40
     assert Notification.objects.filter(recipient=alice, verb="export_ready").exists()
 
     zipped = archive(client, job)
@@ -141,6 +142,10 @@ def test_someone_elses_export_is_not_found(
     problem(as_member(bob).get(f"/accounts/me/export/{job['id']}/download"), 404)
     problem(as_member(bob).get("/accounts/me/export/999999/download"), 404)
     problem(ApiClient().get(f"/accounts/me/export/{job['id']}/download"), 401)
+    # The file itself is never served as public media, whoever learns its name.
+    stored = ExportRequest.objects.get(pk=job["id"]).file_name
+    assert stored.startswith("private/") and default_storage.exists(stored)
+    assert Client().get(f"/media/{stored}").status_code == 404
 
 
 def test_an_expired_export_is_gone_and_its_file_removed(

@@ -5,6 +5,10 @@ from __future__ import annotations
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+# Files for one member's eyes only (data exports): never served as public media, only through
+# a view that checks who asks.
+PRIVATE_DIRECTORY = "private"
+
 
 def original_name(sha256: str, extension: str) -> str:
     return f"photos/{sha256[:2]}/{sha256}.{extension}"

@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 EXPORTS_PER_DAY = ratelimit.Rate(limit=3, period_seconds=24 * 3600)
 KEPT_FOR = timedelta(days=7)
-DIRECTORY = "exports"
+DIRECTORY = f"{storage.PRIVATE_DIRECTORY}/exports"
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 
 
