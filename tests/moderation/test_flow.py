@@ -22,7 +22,7 @@ from papercrane.accounts import services as account_services
 from papercrane.accounts.models import Member
 from papercrane.engagement import services as engagement_services
 from papercrane.media import services as media_services
-from papercrane.moderation import hashing, queries, screening, services, targets
+from papercrane.moderation import hashing, queries, screening, services, standing, targets
 from papercrane.moderation.models import (
     AuditEntry,
     BannedImage,
@@ -350,7 +350,7 @@ def test_a_suspended_member_reads_and_appeals_but_does_not_post(
         reverse=True,
         explanation="The account was taken over; it is back with its owner.",
     )
-    assert not queries.is_suspended(Member.objects.get(pk=alice.pk))
+    assert not standing.is_suspended(Member.objects.get(pk=alice.pk))
     assert visible_to(bob, english_note)
 
 
@@ -561,3 +561,49 @@ def test_a_limited_note_is_not_found_by_meaning_either(
     search_services.index_note(english_note.pk)
     found, _more = search_queries.search_notes(bob, wanted)
     assert english_note.pk not in {note.pk for note in found}  # its vector is still there
+
+
+@pytest.mark.django_db
+def test_a_spam_wave_is_decided_in_bulk_each_with_its_statement(
+    alice: Member,
+    bob: Member,
+    moderators: tuple[Member, Member],
+    as_member: Login,
+    spam: Rule,
+) -> None:
+    notes = [
+        note_services.create_note(author=alice, fields=note_services.NoteFields(title=f"ad {i}"))
+        for i in range(3)
+    ]
+    for note in notes:
+        report(as_member(bob), "note", note.pk)
+    case_ids = [str(pk) for pk in Case.objects.order_by("pk").values_list("pk", flat=True)]
+    body = {
+        "case_ids": case_ids,
+        "action": "remove",
+        "rule_id": str(spam.pk),
+        "explanation": "The same advertisement posted again and again.",
+    }
+    problem(as_member(bob).post("/moderation/decisions/bulk", body), 403)
+    decided = as_member(moderators[0]).post("/moderation/decisions/bulk", body)
+    assert decided.status_code == 200, decided.content
+    assert len(decided.json()["decided"]) == 3
+    assert Decision.objects.filter(action="remove").count() == 3
+    assert not any(visible_to(bob, note) for note in notes)
+    again = as_member(moderators[0]).post("/moderation/decisions/bulk", body)
+    assert again.json()["decided"] == []  # closed cases are skipped
+    empty = as_member(moderators[0]).post("/moderation/decisions/bulk", {**body, "case_ids": []})
+    assert "case_ids" in error_fields(problem(empty, 422))
+
+
+@pytest.mark.django_db
+def test_unknown_cases_and_appeals_are_not_found(
+    bob: Member, moderators: tuple[Member, Member], as_member: Login
+) -> None:
+    mods = as_member(moderators[0])
+    problem(mods.get("/moderation/cases/424242"), 404)
+    problem(mods.get("/moderation/cases/not-a-case"), 404)
+    problem(as_member(bob).get("/moderation/cases/1"), 403)
+    outcome = {"outcome": "reverse", "explanation": "There is no such appeal here."}
+    problem(mods.post("/moderation/appeals/424242/decision", outcome), 404)
+    problem(as_member(bob).post("/decisions/424242/appeal", {"text": "why"}), 404)

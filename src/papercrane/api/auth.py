@@ -13,7 +13,7 @@ from papercrane.accounts import queries, services
 from papercrane.accounts.middleware import activate_member_preferences
 from papercrane.accounts.models import Member
 from papercrane.api.problems import Problem
-from papercrane.moderation import queries as moderation_queries
+from papercrane.moderation import standing
 
 
 class AuthedRequest(HttpRequest):
@@ -32,7 +32,7 @@ SUSPENDED_MAY_POST = re.compile(
 def refuse_if_suspended(request: HttpRequest, member: Member) -> None:
     """A suspended member reads, appeals and signs out, but takes no part: a 403 that says
     why (the statement of reasons is in their decisions)."""
-    if request.method in {"GET", "HEAD", "OPTIONS"} or not moderation_queries.is_suspended(member):
+    if request.method in {"GET", "HEAD", "OPTIONS"} or not standing.is_suspended(member):
         return
     if SUSPENDED_MAY_POST.match(request.path):
         return

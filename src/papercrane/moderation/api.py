@@ -17,7 +17,7 @@ from papercrane.api.auth import AuthedRequest, member_auth
 from papercrane.api.pagination import paginate
 from papercrane.api.problems import Problem, not_found
 from papercrane.ids import parse_id
-from papercrane.moderation import queries, services, targets
+from papercrane.moderation import queries, services, standing, targets
 from papercrane.moderation.models import Action, Appeal, AuditEntry, Case, Decision, Report
 from papercrane.moderation.services import Conflict
 
@@ -32,7 +32,7 @@ def _conflict(error: Conflict) -> Problem:
 
 
 def _moderator(request: AuthedRequest) -> None:
-    if not queries.is_moderator(request.auth):
+    if not standing.is_moderator(request.auth):
         raise PermissionDenied(_("Only moderators can do this."))
 
 

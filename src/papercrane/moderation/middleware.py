@@ -11,7 +11,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from papercrane.moderation import queries
+from papercrane.moderation import standing
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Posts a suspended member may still make on the web: appeals, signing out, the language,
@@ -44,14 +44,14 @@ class SuspendedMembersReadOnly:
     def __call__(self, request: HttpRequest) -> Any:
         if iscoroutinefunction(self):
             return self._async_call(request)
-        if _concerns(request) and queries.is_suspended(request.user):
+        if _concerns(request) and standing.is_suspended(request.user):
             return _refusal(request, request.user)
         return self.get_response(request)
 
     async def _async_call(self, request: HttpRequest) -> HttpResponse:
         if _concerns(request):
             member = await request.auser()
-            if queries.is_suspended(member):
+            if standing.is_suspended(member):
                 return await sync_to_async(_refusal)(request, member)  # templates read the DB
         response: HttpResponse = await self.get_response(request)
         return response

@@ -54,15 +54,6 @@ def rule_by_code(code: str) -> Rule | None:
     return rules().filter(code=code).first()
 
 
-def is_suspended(member: Any) -> bool:
-    until = getattr(member, "suspended_until", None)
-    return until is not None and until > timezone.now()
-
-
-def is_moderator(member: Member | None) -> bool:
-    return bool(member and member.is_authenticated and (member.is_moderator or member.is_superuser))
-
-
 def rule_title(rule: Rule, language: str | None) -> str:
     """The rule's title in the reader's language (Chinese for any zh variant)."""
     return rule.title_zh if (language or "").lower().startswith("zh") else rule.title_en
@@ -94,7 +85,7 @@ def can_appeal(decision: Decision) -> bool:
     return (
         decision.restricts
         and decision.reversed_at is None
-        and not Appeal.objects.filter(decision=decision).exists()
+        and appeal_for(decision) is None
         and timezone.now() - decision.created_at <= APPEAL_WINDOW
     )
 
@@ -119,11 +110,6 @@ def queue() -> QuerySet[Case]:
         .select_related("subject")
         .order_by("-priority", "opened_at", "pk")
     )
-
-
-def open_case(case_id: str | int) -> Case | None:
-    pk = parse_id(case_id)
-    return None if pk is None else queue().filter(pk=pk).first()
 
 
 def case(case_id: str | int) -> Case | None:
@@ -219,7 +205,11 @@ def reports_by(member: Member) -> QuerySet[Report]:
 
 
 def appeal_for(decision: Decision) -> Appeal | None:
-    return Appeal.objects.filter(decision=decision).first()
+    """The decision's appeal, if any (read with the decision by ``decisions_about``)."""
+    try:
+        return decision.appeal
+    except Appeal.DoesNotExist:
+        return None
 
 
 # --- Moderators' lists ------------------------------------------------------------------------

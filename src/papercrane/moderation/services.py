@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from papercrane import ratelimit
 from papercrane.accounts.models import Member
 from papercrane.language import detection
-from papercrane.moderation import targets
+from papercrane.moderation import standing, targets
 from papercrane.moderation.classifiers import Signal
 from papercrane.moderation.models import (
     APPEAL_WINDOW,
@@ -142,7 +142,7 @@ def _check_explanation(explanation: str) -> str:
 
 
 def _require_moderator(member: Member) -> None:
-    if not (member.is_moderator or member.is_superuser):
+    if not standing.is_moderator(member):
         raise PermissionDenied(_("Only moderators can do this."))
 
 
@@ -242,22 +242,15 @@ def file_report(*, reporter: Member, target: Target, rule: Rule | None, details:
 # --- Automated signals ------------------------------------------------------------------------
 
 
-def _fallback_rule() -> Rule:
-    """The rule automation cites when a signal names none: the operator's first rule."""
-    rule = Rule.objects.filter(is_active=True).order_by("-severity", "position", "pk").first()
-    if rule is None:
-        raise Conflict("no community rules are defined")
-    return rule
-
-
 def flag(*, target: Target, signals: Iterable[Signal]) -> Case | None:
     """Queue what automation found. A high-confidence signal also hides the item until a
     moderator decides, with a statement of reasons that says automation did it."""
     signals = list(signals)
-    if not signals or not Rule.objects.filter(is_active=True).exists():
+    in_force = list(Rule.objects.filter(is_active=True).order_by("-severity", "position", "pk"))
+    if not signals or not in_force:
         return None
-    rules = {rule.code: rule for rule in Rule.objects.filter(is_active=True)}
-    fallback = _fallback_rule()
+    rules = {rule.code: rule for rule in in_force}
+    fallback = in_force[0]  # a signal that names no rule cites the most severe one
     now = timezone.now()
     with transaction.atomic():
         severity = max(rules.get(s.rule_code, fallback).severity for s in signals)
@@ -309,12 +302,6 @@ def _automated_facts(signals: list[Signal]) -> str:
 # --- Decisions --------------------------------------------------------------------------------
 
 
-def _state_for(action: str, target: Target) -> str:
-    if action == Action.SUSPEND:
-        return targets.SUSPENDED
-    return CONTENT_STATE.get(action, "")  # type: ignore[call-overload]
-
-
 def _decide(
     *,
     case: Case | None,
@@ -337,12 +324,15 @@ def _decide(
         if subject is None:
             raise Http404
         state_before, rule_before = subject.state, ""
-        targets.set_state(subject, targets.SUSPENDED, rule.code, until)
+        state_after = targets.SUSPENDED
+        targets.set_state(subject, state_after, rule.code, until)
     elif action == Action.DISMISS:
+        state_after = "" if target.state == ContentState.HELD else target.state
         if target.state == ContentState.HELD:  # automation hid it; a person finds no breach
             targets.set_state(target, "", "", None)
     else:
-        targets.set_state(target, _state_for(action, target), rule.code, None)
+        state_after = CONTENT_STATE[action]  # type: ignore[index]
+        targets.set_state(target, state_after, rule.code, None)
     decision = Decision.objects.create(
         case=case,
         target_type=target.type,
@@ -369,7 +359,7 @@ def _decide(
         territorial_scope=list(settings.MODERATION_TERRITORIAL_SCOPE),
         created_at=now,
     )
-    after = targets.describe(targets.load(target.type, target.id) or target)
+    after = {"state": state_after, "rule": rule.code if state_after else ""}
     _audit(
         moderator,
         f"decision.{action}",

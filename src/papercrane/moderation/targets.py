@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F
-from django.utils import timezone
 
 from papercrane.accounts.models import Member
 from papercrane.engagement.models import Comment
 from papercrane.ids import parse_id
 from papercrane.media.models import Media
+from papercrane.moderation import standing
 from papercrane.moderation.models import TargetType
 from papercrane.notes.models import HIDDEN_STATES, Note
 from papercrane.search import services as search_services
@@ -118,7 +118,7 @@ def _comment_target(comment: Comment) -> Target:
 
 
 def _member_target(member: Member) -> Target:
-    suspended = member.suspended_until is not None and member.suspended_until > timezone.now()
+    suspended = standing.is_suspended(member)
     return Target(
         TargetType.MEMBER,
         member.pk,

@@ -31,7 +31,7 @@ from papercrane.ids import parse_id
 from papercrane.language import detection
 from papercrane.language import queries as language_queries
 from papercrane.language import services as language_services
-from papercrane.moderation import queries, services, targets
+from papercrane.moderation import queries, services, standing, targets
 from papercrane.moderation.models import (
     Action,
     Appeal,
@@ -102,7 +102,7 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 
 
 def _is_moderator(request: HttpRequest) -> bool:
-    return queries.is_moderator(request.user)  # type: ignore[arg-type]
+    return standing.is_moderator(request.user)
 
 
 def _suspension_days(raw: str, errors: Errors) -> int | None:
@@ -323,7 +323,7 @@ def _decisions_page(
         "older": next_cursor,
         "appeal_max": services.APPEAL_MAX_CHARS,
         "suspended_until": request.user.suspended_until
-        if queries.is_suspended(request.user)
+        if standing.is_suspended(request.user)
         else None,
     }
     return render(request, "moderation/my_decisions.html", context, status=422 if failed else 200)

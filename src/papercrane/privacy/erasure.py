@@ -59,7 +59,6 @@ from papercrane.privacy.models import ExportRequest, SignIn
 from papercrane.search import services as search_services
 from papercrane.search.backends import SQLiteBackend
 from papercrane.search.models import NoteVector, SearchDocument, SearchTerm
-from papercrane.search.ranking import DOCUMENT_COUNT, TOKEN_TOTAL
 
 logger = logging.getLogger(__name__)
 
@@ -354,30 +353,7 @@ def _unindex(note_ids: list[int], mentioned_in: list[int]) -> None:
     after the erasure is reported done), and reindex others' notes that mentioned them.
     Terms no document holds any more go too: they are words of the erased texts."""
     secure = _secure_fts_delete()
-    terms: set[str] = set()
-    removed: Counter[str] = Counter()
-    removed_length = 0.0
-    removed_count = 0
-    for ids in _chunks(note_ids):
-        # Locked like index_note locks them, so an indexing task of one of these notes
-        # running meanwhile waits, then finds the document gone and changes nothing.
-        documents = SearchDocument.objects.select_for_update().filter(note_id__in=ids)
-        for title_terms, body_terms, length in documents.values_list(
-            "title_terms", "body_terms", "length"
-        ):
-            held = set(title_terms.split()) | set(body_terms.split())
-            removed.update(held)
-            removed_length += length
-            removed_count += 1
-        documents.delete()
-    terms.update(removed)
-    if removed_count:
-        # The same exact statistics index_note keeps, in one statement for all the notes
-        # (index_note per note reads each note again only to find it gone).
-        changes = {term: -float(count) for term, count in removed.items()}
-        changes[DOCUMENT_COUNT] = -float(removed_count)
-        changes[TOKEN_TOTAL] = -removed_length
-        search_services._add_to_statistics(changes)
+    terms = search_services.unindex_notes(note_ids)
     for ids in _chunks(mentioned_in):
         documents = SearchDocument.objects.filter(note_id__in=ids)
         for title_terms, body_terms in documents.values_list("title_terms", "body_terms"):
@@ -385,7 +361,7 @@ def _unindex(note_ids: list[int], mentioned_in: list[int]) -> None:
             terms.update(body_terms.split())
     for note_id in dict.fromkeys(mentioned_in):
         search_services.index_note(note_id)
-    if not secure and (removed_count or mentioned_in):
+    if not secure and (terms or mentioned_in):
         _merge_fts()
     for ids in _chunks(note_ids):
         NoteVector.objects.filter(note_id__in=ids).delete()

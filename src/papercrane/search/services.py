@@ -146,6 +146,30 @@ def _add_to_statistics(changes: dict[str, float]) -> None:
         )
 
 
+def unindex_notes(note_ids: list[int], batch_size: int = 500) -> set[str]:
+    """Take many notes out of the index at once (their author's erasure), keeping the term
+    statistics exact in one statement rather than a task per note; the terms they held.
+    Documents are locked as ``index_note`` locks them, so an indexing task running
+    meanwhile waits, then finds the document gone and changes nothing."""
+    removed: Counter[str] = Counter()
+    length, count = 0.0, 0
+    for start in range(0, len(note_ids), batch_size):
+        documents = SearchDocument.objects.select_for_update().filter(
+            note_id__in=note_ids[start : start + batch_size]
+        )
+        for document in documents.only("note_id", "title_terms", "body_terms", "length"):
+            removed.update(_term_set(document))
+            length += document.length
+            count += 1
+        documents.delete()
+    if count:
+        changes = {term: -float(held) for term, held in removed.items()}
+        changes[DOCUMENT_COUNT] = -float(count)
+        changes[TOKEN_TOTAL] = -length
+        _add_to_statistics(changes)
+    return set(removed)
+
+
 def index_note(note_id: int) -> None:
     """Bring one note's document in line with the note (or remove it)."""
     for attempt in range(2):

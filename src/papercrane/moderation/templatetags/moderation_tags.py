@@ -9,8 +9,8 @@ from typing import Any
 from django import template
 from django.utils.translation import get_language
 
-from papercrane.moderation import queries, targets
-from papercrane.moderation.models import Category, ContentState, Rule
+from papercrane.moderation import queries, standing, targets
+from papercrane.moderation.models import ContentState, Rule
 
 register = template.Library()
 
@@ -38,11 +38,6 @@ def rule_body(rule: Rule | None) -> str:
 
 
 @register.filter
-def category_label(value: str) -> str:
-    return str(dict(Category.choices).get(value, value))
-
-
-@register.filter
 def content_state_label(state: str) -> str:
     """What moderation did to a note or comment, in words."""
     return str(dict(ContentState.choices).get(state, state))
@@ -55,4 +50,4 @@ def is_permanent(until: dt.datetime | None) -> bool:
 
 @register.filter
 def is_suspended(member: Any) -> bool:
-    return queries.is_suspended(member)
+    return standing.is_suspended(member)
