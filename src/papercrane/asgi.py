@@ -17,11 +17,14 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
+from papercrane.language.gloss import dictionary  # noqa: E402
 from papercrane.notifications.routing import websocket_urlpatterns  # noqa: E402
 
 # Import the URLconf (and with it every view and API router) now, not during the first
 # requests, which would otherwise wait on each other for Python's import lock.
 get_resolver().url_patterns  # noqa: B018
+# Build the learners' dictionary (a few seconds) before the first request, not during it.
+dictionary()
 
 IDLE_REQUEST_THREADS = 32
 
