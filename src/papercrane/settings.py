@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "papercrane.feed",
     "papercrane.moderation",
     "papercrane.privacy",
+    "papercrane.live",
     "papercrane.api",
     "papercrane.web",
 ]

@@ -54,6 +54,7 @@ class TargetType(models.TextChoices):
     NOTE = "note", _("Note")
     COMMENT = "comment", _("Comment")
     MEMBER = "member", _("Member")
+    LIVE_MESSAGE = "live_message", _("Live chat message")
 
 
 class ContentState(models.TextChoices):
@@ -97,7 +98,7 @@ class Case(models.Model):
     """One item under review. Every open report and flag on the same item joins its case,
     so a report flood is one row in the queue, ranked higher."""
 
-    target_type = models.CharField(max_length=10, choices=TargetType.choices)
+    target_type = models.CharField(max_length=20, choices=TargetType.choices)
     target_id = models.BigIntegerField()
     subject = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
@@ -214,7 +215,7 @@ class Decision(models.Model):
     case = models.ForeignKey(
         Case, on_delete=models.SET_NULL, null=True, blank=True, related_name="decisions"
     )
-    target_type = models.CharField(max_length=10, choices=TargetType.choices)
+    target_type = models.CharField(max_length=20, choices=TargetType.choices)
     target_id = models.BigIntegerField()
     subject = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="decisions_about"

@@ -18,6 +18,7 @@ from papercrane.accounts.models import Member
 from papercrane.engagement import queries as engagement_queries
 from papercrane.engagement.models import Comment
 from papercrane.ids import parse_id
+from papercrane.live import queries as live_queries
 from papercrane.moderation import targets
 from papercrane.moderation.models import (
     APPEAL_WINDOW,
@@ -73,6 +74,8 @@ def reportable(viewer: Member, target_type: str, target_id: str | int) -> Target
     elif target_type == TargetType.MEMBER:
         pk = parse_id(target_id)
         found = Member.objects.filter(pk=pk, is_active=True).first() if pk else None
+    elif target_type == TargetType.LIVE_MESSAGE:
+        found = live_queries.visible_message(viewer, target_id)
     else:
         return None
     target = None if found is None else targets.load(target_type, found.pk)

@@ -81,6 +81,7 @@ ACTIONS_BY_TARGET = {
     TargetType.NOTE: {Action.DISMISS, Action.LABEL, Action.LIMIT, Action.REMOVE, Action.SUSPEND},
     TargetType.COMMENT: {Action.DISMISS, Action.LABEL, Action.REMOVE, Action.SUSPEND},
     TargetType.MEMBER: {Action.DISMISS, Action.SUSPEND},
+    TargetType.LIVE_MESSAGE: {Action.DISMISS, Action.REMOVE, Action.SUSPEND},
 }
 
 

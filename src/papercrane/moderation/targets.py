@@ -1,4 +1,4 @@
-"""What can be reported or decided on (notes, comments, members), read and changed uniformly.
+"""What can be reported or decided on (notes, comments, members, live chat messages), read and changed uniformly.
 
 A ``Target`` carries what a statement of reasons needs to say about the item (its owner,
 date and kind of content) and what moderation last did to it; ``set_state`` is the one place
@@ -17,6 +17,8 @@ from django.db.models import F
 from papercrane.accounts.models import Member
 from papercrane.engagement.models import Comment
 from papercrane.ids import parse_id
+from papercrane.live import services as live_services
+from papercrane.live.models import Message
 from papercrane.media.models import Media
 from papercrane.moderation import standing
 from papercrane.moderation.models import TargetType
@@ -60,6 +62,9 @@ def load(target_type: str, target_id: str | int) -> Target | None:
     if target_type == TargetType.MEMBER:
         member = Member.objects.filter(pk=pk, is_active=True).first()
         return None if member is None else _member_target(member)
+    if target_type == TargetType.LIVE_MESSAGE:
+        message = Message.objects.filter(pk=pk, deleted_at__isnull=True).first()
+        return None if message is None else _message_target(message)
     return None
 
 
@@ -81,6 +86,11 @@ def load_many(keys: list[tuple[str, int]]) -> dict[tuple[str, int], Target]:
         found[TargetType.COMMENT, comment.pk] = _comment_target(comment)
     for member in Member.objects.filter(pk__in=wanted.get(TargetType.MEMBER, []), is_active=True):
         found[TargetType.MEMBER, member.pk] = _member_target(member)
+    messages = Message.objects.filter(
+        pk__in=wanted.get(TargetType.LIVE_MESSAGE, []), deleted_at__isnull=True
+    )
+    for message in messages:
+        found[TargetType.LIVE_MESSAGE, message.pk] = _message_target(message)
     return found
 
 
@@ -117,6 +127,21 @@ def _comment_target(comment: Comment) -> Target:
     )
 
 
+def _message_target(message: Message) -> Target:
+    return Target(
+        TargetType.LIVE_MESSAGE,
+        message.pk,
+        message.author_id,
+        message.moderation_state,
+        message.moderation_rule,
+        message.created_at.date(),
+        ("CONTENT_TYPE_TEXT",),
+        message.text,
+        message.language,
+        message,
+    )
+
+
 def _member_target(member: Member) -> Target:
     suspended = standing.is_suspended(member)
     return Target(
@@ -143,6 +168,9 @@ def set_state(target: Target, state: str, rule_code: str, until: dt.datetime | N
         )
         return
     code = rule_code if state else ""
+    if target.type == TargetType.LIVE_MESSAGE:
+        live_services.set_moderation_state(target.id, state, code)
+        return
     if target.type == TargetType.NOTE:
         Note.objects.filter(pk=target.id).update(moderation_state=state, moderation_rule=code)
         search_services.note_changed(target.id)

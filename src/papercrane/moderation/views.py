@@ -31,6 +31,7 @@ from papercrane.ids import parse_id
 from papercrane.language import detection
 from papercrane.language import queries as language_queries
 from papercrane.language import services as language_services
+from papercrane.live import queries as live_queries
 from papercrane.moderation import queries, services, standing, targets
 from papercrane.moderation.models import (
     Action,
@@ -147,6 +148,10 @@ def _target_link(viewer: Any, target_type: str, target_id: int) -> str:
         target = targets.load(TargetType.MEMBER, target_id)
         if target is not None:
             return reverse("web:profile", args=[target.item.username])
+    elif target_type == TargetType.LIVE_MESSAGE:
+        message = live_queries.visible_message(viewer, target_id)
+        if message is not None:
+            return reverse("live:room", args=[message.room_id]) + f"#message-{message.pk}"
     return ""
 
 

@@ -17,6 +17,8 @@ class Verb(models.TextChoices):
     FOLLOW = "follow", _("followed")
     FOLLOW_REQUEST = "follow_request", _("asked to follow")
     FOLLOW_APPROVED = "follow_approved", _("approved a follow request")
+    LIVE_STARTED = "live_started", _("went live")
+    COHOST_INVITE = "cohost_invite", _("invited you to co-host a live room")
     # From the moderators (the actor is the recipient: no moderator is named).
     DECISION = "decision", _("a moderation decision about you")
     APPEAL_DECIDED = "appeal_decided", _("your appeal was decided")
@@ -42,6 +44,9 @@ class Notification(models.Model):
         "notes.Note", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     comment_id = models.PositiveBigIntegerField(null=True, blank=True)
+    room = models.ForeignKey(
+        "live.Room", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     decision_id = models.PositiveBigIntegerField(null=True, blank=True)  # moderation verbs
     group_key = models.CharField(max_length=100)
     dedupe_key = models.CharField(max_length=120)

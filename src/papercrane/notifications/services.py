@@ -42,9 +42,13 @@ def push_unread_count(member_id: int) -> None:
         logger.warning("could not push the notification count", exc_info=True)
 
 
-def _keys(verb: str, actor_id: int, note_id: int | None, comment_id: int | None) -> tuple[str, str]:
+def _keys(
+    verb: str, actor_id: int, note_id: int | None, comment_id: int | None, room_id: int | None
+) -> tuple[str, str]:
     """(group_key, dedupe_key): rows of one list item share the first; repeats share both."""
     target = f"{verb}:{note_id or '-'}:{comment_id or '-'}"
+    if room_id is not None:
+        target += f":room{room_id}"
     dedupe_key = f"{target}:{actor_id}"
     return (target if verb in GROUPED_VERBS else dedupe_key), dedupe_key
 
@@ -72,6 +76,7 @@ def notify(
     verb: str,
     note_id: int | None = None,
     comment_id: int | None = None,
+    room_id: int | None = None,
 ) -> None:
     """Store that ``actor`` did ``verb`` to something of ``recipient``'s and update their badge.
 
@@ -85,7 +90,7 @@ def notify(
         return
     if note_id is not None and not _can_see_note(recipient_id, note_id):
         return
-    group_key, dedupe_key = _keys(verb, actor_id, note_id, comment_id)
+    group_key, dedupe_key = _keys(verb, actor_id, note_id, comment_id, room_id)
     created = Notification.objects.get_or_create(
         recipient_id=recipient_id,
         dedupe_key=dedupe_key,
@@ -94,6 +99,7 @@ def notify(
             "verb": verb,
             "note_id": note_id,
             "comment_id": comment_id,
+            "room_id": room_id,
             "group_key": group_key,
         },
     )[1]
@@ -137,7 +143,7 @@ def retract(
     comment_id: int | None = None,
 ) -> None:
     """Remove a notification that no longer holds (a follow request answered or withdrawn)."""
-    dedupe_key = _keys(verb, actor_id, note_id, comment_id)[1]
+    dedupe_key = _keys(verb, actor_id, note_id, comment_id, None)[1]
     deleted, _unused = Notification.objects.filter(
         recipient_id=recipient_id, dedupe_key=dedupe_key
     ).delete()

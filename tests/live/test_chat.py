@@ -1,0 +1,127 @@
+"""Chat in a live room over WebSocket, through the real ASGI application and channel layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+
+from papercrane.accounts.models import Member
+from papercrane.live import services
+from papercrane.live.models import Message, Room
+from tests.live.conftest import aged, communicator, frames_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_viewers_receive_what_a_member_says(
+    live_room: Room, alice: Member, bob: Member, cookie_of: Callable[[Member], str]
+) -> None:
+    aged(bob)
+    bob_cookie = cookie_of(bob)
+
+    async def scenario() -> None:
+        viewer = communicator(live_room.pk)  # signed out: reads only
+        connected, _ = await viewer.connect()
+        assert connected
+        state = await viewer.receive_json_from(timeout=5)
+        assert state["type"] == "room.state"
+        assert state["room"]["title"] == "Chengdu hotpot night"
+        assert state["viewer"]["can_send"] is False
+
+        speaker = communicator(live_room.pk, cookie=bob_cookie)
+        assert (await speaker.connect())[0]
+        state = await speaker.receive_json_from(timeout=5)
+        assert state["viewer"] == {
+            "username": "bob",
+            "role": "viewer",
+            "language": "zh-Hans",
+            "can_send": True,
+        }
+        await speaker.send_json_to({"type": "chat.send", "text": "大家好", "client_id": "c1"})
+        frames = await frames_until(speaker, "chat.ack")
+        ack = frames[-1]
+        assert ack["client_id"] == "c1" and ack["held"] is False
+        message = [f for f in await frames_until(viewer, "chat.message")][-1]
+        assert message["id"] == ack["id"]
+        assert message["text"] == "大家好"
+        assert message["language"] == "zh-Hans"
+        assert message["author"] == {"username": "bob", "name": "小波", "role": "viewer"}
+
+        await viewer.send_json_to({"type": "chat.send", "text": "hi"})
+        refused = [f for f in await frames_until(viewer, "error")][-1]
+        assert refused["code"] == "read_only"
+        await viewer.disconnect()
+        await speaker.disconnect()
+
+    async_to_sync(scenario)()
+    assert Message.objects.get().text == "大家好"
+
+
+def test_a_reconnecting_client_gets_what_it_missed(live_room: Room, alice: Member) -> None:
+    sent = [services.post_message(room=live_room, author=alice, body=f"msg {n}") for n in range(3)]
+
+    async def scenario() -> None:
+        socket = communicator(live_room.pk, query=f"after={sent[0].pk}")
+        assert (await socket.connect())[0]
+        frames = [await socket.receive_json_from(timeout=5) for _ in range(3)]
+        assert [f["type"] for f in frames] == ["room.state", "chat.message", "chat.message"]
+        assert [f["text"] for f in frames[1:]] == ["msg 1", "msg 2"]
+        assert frames[1]["author"]["role"] == "host"
+        await socket.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_bad_frames_get_error_frames_and_the_room_goes_on(
+    live_room: Room, alice: Member, cookie_of: Callable[[Member], str]
+) -> None:
+    alice_cookie = cookie_of(alice)
+
+    async def scenario() -> None:
+        socket = communicator(live_room.pk, cookie=alice_cookie)
+        assert (await socket.connect())[0]
+        await socket.receive_json_from(timeout=5)
+        for raw, code in [
+            ("not json", "malformed"),
+            ("[1, 2]", "malformed"),
+            ('{"type": 3}', "malformed"),
+            ('{"type": "dance"}', "unknown_type"),
+            ("x" * 5000, "too_large"),
+            ('{"type": "chat.send", "text": 42}', "invalid"),
+            ('{"type": "chat.send", "text": "   "}', "empty"),
+            ('{"type": "chat.send", "text": "' + "长" * 301 + '"}', "too_long"),
+            ('{"type": "chat.send", "text": "\\ud800"}', "empty"),
+        ]:
+            await socket.send_to(text_data=raw)
+            frame = (await frames_until(socket, "error"))[-1]
+            assert frame["code"] == code, raw
+        await socket.send_json_to({"type": "chat.send", "text": "still here"})
+        assert (await frames_until(socket, "chat.ack"))[-1]["type"] == "chat.ack"
+        await socket.disconnect()
+
+    async_to_sync(scenario)()
+    assert list(Message.objects.values_list("text", flat=True)) == ["still here"]
+
+
+def test_unknown_and_ended_rooms_close_with_a_reason(live_room: Room, alice: Member) -> None:
+    async def scenario() -> None:
+        for room_id in ("999999", "abc"):
+            socket = communicator(room_id)
+            assert (await socket.connect())[0]
+            assert (await socket.receive_json_from(timeout=5))["code"] == "not_found"
+            assert (await socket.receive_output(timeout=5))["code"] == 4404
+
+        open_socket = communicator(live_room.pk)
+        assert (await open_socket.connect())[0]
+        await open_socket.receive_json_from(timeout=5)
+        await sync_to_async(services.end_room)(room=live_room, by=alice)
+        assert (await frames_until(open_socket, "room.ended"))[-1]["room"] == str(live_room.pk)
+        assert (await open_socket.receive_output(timeout=5))["code"] == 4410
+
+        late = communicator(live_room.pk)
+        assert (await late.connect())[0]
+        assert (await late.receive_json_from(timeout=5))["code"] == "room_ended"
+
+    async_to_sync(scenario)()
