@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("papercrane.language.urls")),
     path("", include("papercrane.moderation.urls")),
     path("", include("papercrane.privacy.urls")),
+    path("", include("papercrane.live.urls")),
     path("", include("papercrane.web.urls")),
 ]

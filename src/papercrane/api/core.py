@@ -15,6 +15,7 @@ from papercrane.api import problems
 from papercrane.engagement.api import router as engagement_router
 from papercrane.feed.api import router as feed_router
 from papercrane.language.api import router as language_router
+from papercrane.live.api import router as live_router
 from papercrane.media.api import router as media_router
 from papercrane.moderation.api import router as moderation_router
 from papercrane.notes.api import router as notes_router
@@ -65,6 +66,7 @@ api.add_router("/", feed_router)
 api.add_router("/", language_router)
 api.add_router("/", moderation_router)
 api.add_router("/", privacy_router)
+api.add_router("/", live_router)
 
 
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:

@@ -191,8 +191,9 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
 
     def _post(self, body: object, client_id: str | None) -> tuple[str, bool]:
         """The answer to a chat.send (an ack or an error frame), and whether the room ended."""
-        member = Member.objects.filter(pk=self.member.pk if self.member else None).first()
-        room = Room.objects.filter(pk=self.room_id).first()
+        # Read afresh: a suspension, a ban or the room's end may have come since connecting.
+        member = Member.objects.filter(pk=self.member.pk).first() if self.member else None
+        room = queries.room_with_hosts(self.room_id)
         with translation.override(self.language):
             if member is None or room is None:
                 return self._error_frame("read_only", client_id=client_id), False

@@ -390,13 +390,13 @@ def post_message(*, room: Room, author: Member, body: object) -> Message:
         message = Message.objects.create(
             room=room, author=author, text=cleaned, language=language, translations=translations
         )
-        if signals:
-            transaction.on_commit(lambda: _flag(message.pk, signals))
+        if signals:  # queued (and, when sure, held) before anyone can read it
+            _flag(message.pk, signals)
         if not sure:
             role = queries.role_of(room, author)
             transaction.on_commit(lambda: broadcast(message, author, role))
     if sure:
-        message.moderation_state = "held"
+        message.refresh_from_db(fields=["moderation_state", "moderation_rule"])
     return message
 
 

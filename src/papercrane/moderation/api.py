@@ -24,7 +24,7 @@ from papercrane.moderation.services import Conflict
 router = Router(tags=["moderation"])
 
 Limit = Query(20, ge=1, le=100)
-TargetKind = Literal["note", "comment", "member"]
+TargetKind = Literal["note", "comment", "member", "live_message"]
 
 
 def _conflict(error: Conflict) -> Problem:

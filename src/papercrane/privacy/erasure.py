@@ -50,6 +50,7 @@ from papercrane.engagement.models import Collect, Comment, CommentLike, CommentM
 from papercrane.feed import queries as feed_queries
 from papercrane.feed.models import Feedback, Neighbours, Profile, Snapshot
 from papercrane.language import services as language_services
+from papercrane.live.models import Message as LiveMessage
 from papercrane.media.models import Media
 from papercrane.moderation.models import Appeal, Case, CaseStatus, Decision, Flag, Report
 from papercrane.notes.models import Mention, Note, NoteTopic, Topic
@@ -74,6 +75,7 @@ NOT_CASCADING = {
     "moderation.Decision.moderator": "set to the placeholder",
     "moderation.Appeal.decided_by": "set to the placeholder",
     "moderation.AuditEntry.actor": "kept: append-only, ids without a foreign key",
+    "live.Restriction.by": "SET_NULL: the mute or ban stays, no longer naming who set it",
 }
 
 
@@ -234,6 +236,10 @@ def _forget_translations(member: Member) -> None:
     texts += Media.objects.filter(Q(owner_id=member.pk) | Q(note__in=authored)).values_list(
         "alt_text", flat=True
     )
+    # Chat in the member's rooms goes with the rooms (as comments go with a note).
+    texts += LiveMessage.objects.filter(
+        Q(author_id=member.pk) | Q(room__host_id=member.pk)
+    ).values_list("text", flat=True)
     texts += [member.bio, member.display_name]
     language_services.forget([text for text in texts if text])
 

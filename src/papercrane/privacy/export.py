@@ -109,6 +109,18 @@ SHAPES: dict[str, Shape] = {
         )
     ),
     "engagement.CommentMention": Shape(("comment", "member")),
+    "live.Room": Shape(
+        (
+            "id", "title", "topic", "language", "stream_url", "status", "slow_mode_seconds",
+            "peak_viewers", "created_at", "started_at", "ended_at",
+        )
+    ),
+    "live.CoHost": Shape(("room", "status", "invited_at", "answered_at")),
+    "live.Message": Shape(
+        ("id", "room", "text", "language", "translations", "deleted_at", "moderation_state",
+         "created_at")
+    ),
+    "live.Restriction": Shape(("room", "member", "kind", "until", "by", "created_at")),
     "engagement.Like": Shape(("note", "created_at")),
     "engagement.CommentLike": Shape(("comment", "created_at")),
     "engagement.Collect": Shape(("note", "created_at")),
@@ -122,7 +134,7 @@ SHAPES: dict[str, Shape] = {
     "accounts.Mute": Shape(("muted", "created_at")),
     # What happened to the member's posts: the verb and the item, not who read what when.
     "notifications.Notification": Shape(
-        ("verb", "note", "comment_id", "decision_id", "created_at", "read_at"),
+        ("verb", "note", "comment_id", "decision_id", "room", "created_at", "read_at"),
         mine=("recipient",),
     ),
     "feed.ChosenTopic": Shape(("topic__name", "created_at")),

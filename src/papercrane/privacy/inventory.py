@@ -98,6 +98,27 @@ CATEGORIES: tuple[Category, ...] = (
         ),
     ),
     Category(
+        "live",
+        _("Live rooms"),
+        _(
+            "The live rooms you opened or co-hosted, your chat messages in live rooms (with "
+            "their translations), and whom you muted or banned in your rooms, or who did so to you"
+        ),
+        _("To run live rooms and keep their transcripts readable after they end"),
+        WHILE_ACCOUNT,
+        CONTRACT,
+        _(
+            "Rooms and chat: everyone who can see the room; mutes and bans: the room's hosts "
+            "and the member concerned"
+        ),
+        (
+            Holder("live.Room", ("host",)),
+            Holder("live.CoHost", ("member",)),
+            Holder("live.Message", ("author",)),
+            Holder("live.Restriction", ("member", "by")),
+        ),
+    ),
+    Category(
         "likes",
         _("Likes"),
         _("The notes and comments you liked"),
