@@ -187,9 +187,13 @@ if REDIS_URL:
             "KEY_PREFIX": "papercrane",
         }
     }
+    # Pub/sub: a group message is published once and each process hands it to its own
+    # members of the group, where the default layer makes one Redis call per member (far
+    # too slow for a live room's thousands of viewers). Delivery is at most once, which
+    # suits what travels here: live frames (clients catch up with ?after=) and badges.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "papercrane"},
         }
     }

@@ -43,7 +43,7 @@ def _say(room: Room, author: Member, *texts: str) -> list[Message]:
     return [services.post_message(room=room, author=author, body=text) for text in texts]
 
 
-# --- Rooms ----------------------------------------------------------------------------------------
+# --- Rooms ---------------------------------------------------------------------------------------
 
 
 def test_a_member_opens_a_room_that_starts_scheduled(host: ApiClient) -> None:
@@ -92,10 +92,10 @@ def test_hostile_room_bodies_get_422(host: ApiClient, body: dict[str, Any]) -> N
     assert not Room.objects.exists()
 
 
-def test_odd_but_harmless_titles_are_cleaned(host: ApiClient) -> None:
-    room = _room(host, title="  火锅\x00 night\n\t🔥 \ud800 ")
-    assert "\x00" not in room["title"] and "\ud800" not in room["title"]
-    assert room["title"].startswith("火锅")
+def test_control_characters_are_cleaned_and_lone_surrogates_refused(host: ApiClient) -> None:
+    room = _room(host, title="  火锅\x00 night\n\t🔥  ")
+    assert room["title"] == "火锅 night 🔥"
+    assert error_fields(problem(host.post("/live/rooms", {"title": "hi \ud800"}), 422)) == {"title"}
 
 
 def test_non_json_bodies_are_refused(host: ApiClient) -> None:
@@ -155,12 +155,6 @@ def test_the_host_starts_and_ends_the_room(host: ApiClient, viewer: ApiClient) -
     assert over["type"] == "urn:papercrane:problem:live-room-ended"
 
 
-def test_refusals_speak_the_members_language(host: ApiClient, viewer: ApiClient) -> None:
-    room = _room(host)
-    body = problem(viewer.post(f"/live/rooms/{room['id']}/start"), 403)  # bob reads Chinese
-    assert any("\u4e00" <= char <= "\u9fff" for char in body["title"] + body["detail"])
-
-
 def test_opening_rooms_is_rate_limited(host: ApiClient) -> None:
     for n in range(services.ROOMS_PER_MEMBER.limit):
         _room(host, title=f"Room {n}")
@@ -190,7 +184,7 @@ def test_refusals_map_to_statuses() -> None:
         assert found.headers == ({"Retry-After": "10"} if status == 429 else {})
 
 
-# --- Listing ----------------------------------------------------------------------------------------
+# --- Listing -------------------------------------------------------------------------------------
 
 
 def test_live_rooms_are_listed_newest_first_page_by_page(
@@ -258,7 +252,7 @@ def test_a_suspended_hosts_room_is_gone_for_others(
     assert api.get("/live/rooms").json()["items"] == []
 
 
-# --- Changing a room --------------------------------------------------------------------------------
+# --- Changing a room -----------------------------------------------------------------------------
 
 
 def test_hosts_change_title_slow_mode_and_pin(
@@ -269,7 +263,11 @@ def test_hosts_change_title_slow_mode_and_pin(
     path = f"/live/rooms/{live_room.pk}"
     changed = host.patch(
         path,
-        {"title": "Hotpot, second round", "slow_mode_seconds": 10, "pinned_message_id": str(message.pk)},
+        {
+            "title": "Hotpot, second round",
+            "slow_mode_seconds": 10,
+            "pinned_message_id": str(message.pk),
+        },
     )
     assert changed.status_code == 200, changed.content
     room = changed.json()
@@ -290,6 +288,8 @@ def test_hosts_change_title_slow_mode_and_pin(
         ({"slow_mode_seconds": 10**30}, "slow_mode_seconds"),
         ({"slow_mode_seconds": -1}, "slow_mode_seconds"),
         ({"slow_mode_seconds": "fast"}, "slow_mode_seconds"),
+        ({"slow_mode_seconds": True}, "slow_mode_seconds"),
+        ({"slow_mode_seconds": 2.5}, "slow_mode_seconds"),
         ({"pinned_message_id": "abc"}, "pinned_message_id"),
         ({"pinned_message_id": "-1"}, "pinned_message_id"),
         ({"pinned_message_id": str(10**30)}, "pinned_message_id"),
@@ -331,7 +331,7 @@ def test_a_stream_url_is_set_and_cleared(live_room: Room, host: ApiClient) -> No
     assert host.patch(path, {"stream_url": ""}).json()["stream_url"] == ""
 
 
-# --- Co-hosts ---------------------------------------------------------------------------------------
+# --- Co-hosts ------------------------------------------------------------------------------------
 
 
 def test_a_cohost_is_invited_and_accepts(
@@ -412,13 +412,14 @@ def test_at_most_four_cohosts(
 ) -> None:
     for n in range(services.MAX_COHOSTS):
         make_member(f"helper_{n}")
-        assert host.post(f"/live/rooms/{live_room.pk}/cohosts", {"username": f"helper_{n}"}).ok
+        response = host.post(f"/live/rooms/{live_room.pk}/cohosts", {"username": f"helper_{n}"})
+        assert response.status_code == 201
     make_member("helper_extra")
     response = host.post(f"/live/rooms/{live_room.pk}/cohosts", {"username": "helper_extra"})
     assert error_fields(problem(response, 422)) == {"username"}
 
 
-# --- The transcript ---------------------------------------------------------------------------------
+# --- The transcript ------------------------------------------------------------------------------
 
 
 def test_the_transcript_reads_oldest_first_page_by_page(
@@ -447,7 +448,9 @@ def test_each_reader_gets_the_translation_into_their_language(
     assert host.get(path).json()["items"][0]["translation"] is None  # alice reads English
     (signed_out,) = api.get(path, headers={"Accept-Language": "zh-Hans"}).json()["items"]
     assert signed_out["translation"] == {"language": "zh-Hans", "text": "汤底很辣"}
-    assert api.get(path, headers={"Accept-Language": "en"}).json()["items"][0]["translation"] is None
+    assert (
+        api.get(path, headers={"Accept-Language": "en"}).json()["items"][0]["translation"] is None
+    )
 
 
 def test_deleted_messages_leave_the_transcript(
@@ -489,7 +492,7 @@ def test_a_message_is_deleted_only_through_its_own_room(
     assert Message.objects.get(pk=message.pk).deleted_at is None
 
 
-# --- Mutes and bans ---------------------------------------------------------------------------------
+# --- Mutes and bans ------------------------------------------------------------------------------
 
 
 def test_hosts_mute_list_and_lift(
@@ -533,6 +536,8 @@ def test_a_banned_member_cannot_read_the_chat(
         ({"username": "bob", "kind": "mute", "minutes": -5}, "minutes"),
         ({"username": "bob", "kind": "mute", "minutes": 10**30}, "minutes"),
         ({"username": "bob", "kind": "mute", "minutes": "soon"}, "minutes"),
+        ({"username": "bob", "kind": "mute", "minutes": 1.5}, "minutes"),
+        ({"username": ["bob"], "kind": "mute"}, "username"),
         ({"username": "bob"}, "kind"),
     ],
 )
@@ -559,13 +564,17 @@ def test_lifting_for_an_unknown_member_is_404(live_room: Room, host: ApiClient) 
     problem(host.delete(f"/live/rooms/{live_room.pk}/restrictions/mute/nobody"), 404)
 
 
-def test_restrictions_need_an_open_room(live_room: Room, alice: Member, host: ApiClient) -> None:
+def test_restrictions_need_an_open_room(
+    live_room: Room, alice: Member, bob: Member, host: ApiClient
+) -> None:
     services.end_room(room=live_room, by=alice)
-    response = host.post(f"/live/rooms/{live_room.pk}/restrictions", {"username": "bob", "kind": "mute"})
+    response = host.post(
+        f"/live/rooms/{live_room.pk}/restrictions", {"username": "bob", "kind": "mute"}
+    )
     assert problem(response, 409)["type"] == "urn:papercrane:problem:live-room-ended"
 
 
-# --- The contract -----------------------------------------------------------------------------------
+# --- The contract --------------------------------------------------------------------------------
 
 
 def test_the_endpoints_are_documented(api: ApiClient) -> None:

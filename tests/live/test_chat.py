@@ -125,3 +125,24 @@ def test_unknown_and_ended_rooms_close_with_a_reason(live_room: Room, alice: Mem
         assert (await late.receive_json_from(timeout=5))["code"] == "room_ended"
 
     async_to_sync(scenario)()
+
+
+def test_viewer_counts_reach_the_room_even_when_joins_come_close_together(
+    live_room: Room,
+) -> None:
+    async def scenario() -> None:
+        first, second, third = (communicator(live_room.pk) for _ in range(3))
+        for socket in (first, second, third):
+            assert (await socket.connect())[0]
+        # The first join is announced at once; the two right after it, together, a moment later.
+        counts = [(await frames_until(first, "presence"))[-1]["viewers"]]
+        while counts[-1] != 3:
+            counts.append((await frames_until(first, "presence", timeout=5))[-1]["viewers"])
+        assert counts[0] in {1, 2, 3} and counts[-1] == 3
+        await third.disconnect()
+        await second.disconnect()
+        while (await frames_until(first, "presence", timeout=5))[-1]["viewers"] != 1:
+            pass
+        await first.disconnect()
+
+    async_to_sync(scenario)()

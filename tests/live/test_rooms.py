@@ -163,9 +163,7 @@ def test_a_banned_member_is_closed_out_and_cannot_come_back(
         socket = communicator(live_room.pk, cookie=cookie)
         assert (await socket.connect())[0]
         await socket.receive_json_from(timeout=5)
-        await sync_to_async(services.restrict)(
-            room=live_room, by=alice, member=carol, kind="ban"
-        )
+        await sync_to_async(services.restrict)(room=live_room, by=alice, member=carol, kind="ban")
         assert (await frames_until(socket, "error"))[-1]["code"] == "banned"
         assert (await socket.receive_output(timeout=5))["code"] == services.BANNED_CLOSE_CODE
         again = communicator(live_room.pk, cookie=cookie)

@@ -99,6 +99,7 @@ def test_likes_of_one_note_are_one_item(
         "created_at",
         "read",
         "decision_id",
+        "room",
     }
     assert likes["decision_id"] is None
     assert as_member(alice).get("/notifications/unread-count").json() == {"unread": 2}

@@ -393,9 +393,7 @@ def remove_cohost(request: AuthedRequest, room_id: str, username: str) -> Status
 # --- Chat transcript ----------------------------------------------------------------------------
 
 
-@router.get(
-    f"{ROOM}/messages", response=MessagePage, auth=None, summary="The chat, oldest first"
-)
+@router.get(f"{ROOM}/messages", response=MessagePage, auth=None, summary="The chat, oldest first")
 @answers_refusals
 def list_messages(
     request: HttpRequest, room_id: str, cursor: str | None = None, limit: int = Limit

@@ -12,6 +12,7 @@ Anyone may read; members signed in by session (the web page) or by an API token 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -40,6 +41,13 @@ CLOSE_CODES = {
     "room_ended": 4410,
     "flood": 4429,
 }
+
+_TRAILING: set[asyncio.Task[None]] = set()  # held here so they run even after a disconnect
+
+
+async def _trailing_presence(room_id: int) -> None:
+    await asyncio.sleep(realtime.PRESENCE_EVERY_SECONDS)
+    await database_sync_to_async(realtime.announce_presence)(room_id, trailing=True)
 
 
 class LiveRoomConsumer(AsyncWebsocketConsumer):
@@ -75,7 +83,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         self.joined = True
         for frame in opened:
             await self.send(text_data=frame)
-        await database_sync_to_async(self._count_in)()
+        self._announce_later(await database_sync_to_async(self._count_in)())
 
     async def _authenticate(self) -> tuple[Member | None, bool]:
         """The member behind the session or a bearer token; False for a token that fails."""
@@ -119,17 +127,27 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             ]
             return frames
 
-    def _count_in(self) -> None:
+    def _count_in(self) -> str:
         viewers = realtime.joined(self.room_id, self.language)
         services.note_viewers(self.room_id, viewers)
-        self._announce(viewers)
+        return self._announce()
 
-    def _count_out(self) -> None:
-        self._announce(realtime.left(self.room_id, self.language))
+    def _count_out(self) -> str:
+        realtime.left(self.room_id, self.language)
+        return self._announce()
 
-    def _announce(self, viewers: int) -> None:
-        if realtime.presence_due(self.room_id):
-            realtime.send_to_room(self.room_id, {"": realtime.frame("presence", viewers=viewers)})
+    def _announce(self) -> str:
+        due = realtime.presence_due(self.room_id)
+        if due == "now":
+            realtime.announce_presence(self.room_id)
+        return due
+
+    def _announce_later(self, due: str) -> None:
+        """Announce the count once the window closes, so the last joins and leaves show too."""
+        if due == "later":
+            task = asyncio.get_running_loop().create_task(_trailing_presence(self.room_id))
+            _TRAILING.add(task)
+            task.add_done_callback(_TRAILING.discard)
 
     async def disconnect(self, code: int) -> None:
         if self.joined:
@@ -137,7 +155,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(
                 realtime.room_group(self.room_id), self.channel_name
             )
-            await database_sync_to_async(self._count_out)()
+            self._announce_later(await database_sync_to_async(self._count_out)())
 
     # --- From the client ------------------------------------------------------------------------
 
@@ -213,6 +231,15 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
 
     # --- From the room --------------------------------------------------------------------------
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every handler, in a hop to the
+        # one shared sync thread: for a room's frames, which touch no database, that hop per
+        # viewer per message is what would bound a big room's fan-out.
+        if message["type"] == "live.frame":
+            await self.live_frame(message)
+        else:
+            await super().dispatch(message)
+
     async def live_frame(self, event: dict[str, Any]) -> None:
         member = event.get("member")
         if member is not None and (self.member is None or member != self.member.pk):
@@ -221,7 +248,10 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             await self._close_with("too_slow", _("Your connection fell behind: reconnecting."))
             return
         frames = event["frames"]
-        await self.send(text_data=frames.get(self.language) or frames[""])
+        # Straight to the ASGI send (what self.send ends in): this runs per viewer per message.
+        await self.base_send(
+            {"type": "websocket.send", "text": frames.get(self.language) or frames[""]}
+        )
 
     async def live_kick(self, event: dict[str, Any]) -> None:
         if self.member is not None and event["member"] == self.member.pk:

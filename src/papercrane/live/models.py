@@ -57,6 +57,9 @@ class CoHost(models.Model):
             models.UniqueConstraint(fields=["room", "member"], name="live_cohost_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.member_id} in room {self.room_id}: {self.status}"
+
 
 class Message(models.Model):
     """A chat message. ``translations`` holds it in each language its room was read in
@@ -80,6 +83,9 @@ class Message(models.Model):
             models.Index(fields=["room", "id"]),
             models.Index(fields=["author", "-created_at"]),
         ]
+
+    def __str__(self) -> str:
+        return self.text[:50]
 
 
 class Restriction(models.Model):
@@ -106,3 +112,6 @@ class Restriction(models.Model):
                 fields=["room", "member", "kind"], name="live_restriction_unique"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.member_id} in room {self.room_id}"

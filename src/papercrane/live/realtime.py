@@ -104,9 +104,23 @@ def close_room(room_id: int) -> None:
     async_to_sync(get_channel_layer().group_send)(room_group(room_id), event)
 
 
-def presence_due(room_id: int) -> bool:
-    """Whether this change of viewers should be announced (at most every few seconds)."""
-    return bool(cache.add(f"live:presence-sent:{room_id}", 1, timeout=PRESENCE_EVERY_SECONDS))
+def presence_due(room_id: int) -> str:
+    """When to announce a change of viewers: "now" at most every few seconds; "later" for
+    the first change inside that window (its announcement, after the window, carries every
+    change since); "" for the rest, which that later announcement covers."""
+    if cache.add(f"live:presence-sent:{room_id}", 1, timeout=PRESENCE_EVERY_SECONDS):
+        return "now"
+    if cache.add(f"live:presence-pending:{room_id}", 1, timeout=PRESENCE_EVERY_SECONDS * 3):
+        return "later"
+    return ""
+
+
+def announce_presence(room_id: int, *, trailing: bool = False) -> None:
+    """Send the room's viewer count to its connections."""
+    if trailing:
+        cache.delete(f"live:presence-pending:{room_id}")
+    frames = {"": frame("presence", viewers=viewer_count(room_id))}
+    send_to_room(room_id, frames)
 
 
 def slow_mode_hold(room_id: int, member_id: int, seconds: int) -> bool:

@@ -25,9 +25,8 @@ from papercrane.language import detection
 from papercrane.language import services as language_services
 from papercrane.live import queries, realtime
 from papercrane.live.models import CoHost, Message, Restriction, Room
-from papercrane.moderation import classifiers, screening, standing
+from papercrane.moderation import classifiers, screening, standing, targets
 from papercrane.moderation import services as moderation_services
-from papercrane.moderation import targets
 from papercrane.moderation.models import TargetType
 from papercrane.notes import text
 from papercrane.notifications import services as notification_services
@@ -92,6 +91,8 @@ def _clean_stream_url(url: str) -> str:
     parts = urlsplit(url)
     if (
         len(url) > 500
+        or not url.isprintable()
+        or " " in url
         or parts.scheme != "https"
         or not parts.hostname
         or not parts.path.endswith(".m3u8")
@@ -194,6 +195,7 @@ def start_room(*, room: Room, by: Member) -> Room:
         from papercrane.live import tasks
 
         transaction.on_commit(lambda: tasks.tell_followers.enqueue(room.pk))
+        transaction.on_commit(lambda: _announce_room(room.pk))  # open pages learn it is live
     room.refresh_from_db()
     return room
 
@@ -419,9 +421,7 @@ def delete_message(*, message: Message, by: Member) -> None:
     room = message.room
     if by.pk != message.author_id and not queries.is_host(room, by):
         raise LiveRefused("not_host", _("Only the room's hosts can delete others' messages."))
-    Message.objects.filter(pk=message.pk, deleted_at__isnull=True).update(
-        deleted_at=timezone.now()
-    )
+    Message.objects.filter(pk=message.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
     Room.objects.filter(pk=room.pk, pinned_message=message).update(pinned_message=None)
     transaction.on_commit(lambda: withdraw(room.pk, message.pk))
 
@@ -475,7 +475,6 @@ def set_moderation_state(message_id: int, state: str, rule_code: str) -> None:
     )
     if state in queries.HIDDEN_STATES:
         transaction.on_commit(lambda: withdraw(message.room_id, message_id))
-
 
 
 # --- Telling people ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""What can be reported or decided on (notes, comments, members, live chat messages), read and changed uniformly.
+"""What can be reported or decided on (notes, comments, members, live chat messages), read
+and changed uniformly.
 
 A ``Target`` carries what a statement of reasons needs to say about the item (its owner,
 date and kind of content) and what moderation last did to it; ``set_state`` is the one place

@@ -31,6 +31,12 @@ class CommentRef(Schema):
     body: str
 
 
+class RoomRef(Schema):
+    id: str
+    title: str
+    status: str = Field(description="scheduled, live or ended")
+
+
 class NotificationOut(Schema):
     id: str
     verb: str
@@ -38,6 +44,7 @@ class NotificationOut(Schema):
     actor_count: int
     note: NoteRef | None
     comment: CommentRef | None
+    room: RoomRef | None = Field(None, description="for live_started and cohost_invite: the room")
     created_at: datetime
     read: bool
     decision_id: str | None = Field(
@@ -51,6 +58,12 @@ class NotificationOut(Schema):
     @staticmethod
     def resolve_decision_id(item: queries.Item) -> str | None:
         return str(item.decision_id) if item.decision_id else None
+
+    @staticmethod
+    def resolve_room(item: queries.Item) -> dict[str, str] | None:
+        if item.room is None:
+            return None
+        return {"id": str(item.room.pk), "title": item.room.title, "status": item.room.status}
 
     @staticmethod
     def resolve_note(item: queries.Item) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from django.utils.text import Truncator
 
 from papercrane.accounts import queries as account_queries
 from papercrane.accounts.models import Member
+from papercrane.live.models import Room
 from papercrane.notes import queries as note_queries
 from papercrane.notes.models import Note
 from papercrane.notifications.models import GROUPED_VERBS, Notification
@@ -39,6 +40,7 @@ class Item:
     created_at: datetime
     read: bool
     decision_id: int | None = None  # moderation verbs: the decision it is about
+    room: Room | None = None  # live verbs: the room (its title and status)
 
     @property
     def others(self) -> int:
@@ -75,6 +77,7 @@ def items(recipient: Member, page: list[Notification]) -> list[Item]:
     counts, actors = _group_counts(recipient, grouped), _group_actors(recipient, grouped)
     notes = _notes(recipient, {head.note_id for head in page if head.note_id})
     comments = _comments({head.comment_id for head in page if head.comment_id})
+    rooms = _rooms({head.room_id for head in page if head.room_id})
     return [
         Item(
             id=head.pk,
@@ -86,6 +89,7 @@ def items(recipient: Member, page: list[Notification]) -> list[Item]:
             created_at=head.created_at,
             read=head.read_at is not None,
             decision_id=head.decision_id,
+            room=rooms.get(head.room_id) if head.room_id else None,
         )
         for head in page
     ]
@@ -123,6 +127,14 @@ def _notes(recipient: Member, ids: set[int]) -> dict[int, Note]:
         return {}
     notes = note_queries.with_details(note_queries.visible_notes(recipient)).filter(pk__in=ids)
     return {note.pk: note for note in notes}
+
+
+def _rooms(ids: set[int]) -> dict[int, Room]:
+    """The live rooms the items point at, in one query (only what an item shows)."""
+    if not ids:
+        return {}
+    rows = Room.objects.filter(pk__in=ids).only("pk", "title", "status", "host_id")
+    return {room.pk: room for room in rows}
 
 
 def _comments(ids: set[int]) -> dict[int, dict[str, str]]:

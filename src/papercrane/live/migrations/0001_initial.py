@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,83 +14,197 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField()),
-                ('language', models.CharField(blank=True, max_length=16)),
-                ('translations', models.JSONField(blank=True, default=dict)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('moderation_state', models.CharField(blank=True, max_length=10)),
-                ('moderation_rule', models.CharField(blank=True, max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='live_messages', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("language", models.CharField(blank=True, max_length=16)),
+                ("translations", models.JSONField(blank=True, default=dict)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("moderation_state", models.CharField(blank=True, max_length=10)),
+                ("moderation_rule", models.CharField(blank=True, max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="live_messages",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Room',
+            name="Room",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=80)),
-                ('topic', models.CharField(blank=True, max_length=30)),
-                ('language', models.CharField(blank=True, max_length=16)),
-                ('stream_url', models.URLField(blank=True, max_length=500)),
-                ('status', models.CharField(choices=[('scheduled', 'Not started'), ('live', 'Live'), ('ended', 'Ended')], default='scheduled', max_length=10)),
-                ('slow_mode_seconds', models.PositiveSmallIntegerField(default=0)),
-                ('peak_viewers', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('host', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='live_rooms', to=settings.AUTH_USER_MODEL)),
-                ('pinned_message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='live.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=80)),
+                ("topic", models.CharField(blank=True, max_length=30)),
+                ("language", models.CharField(blank=True, max_length=16)),
+                ("stream_url", models.URLField(blank=True, max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Not started"),
+                            ("live", "Live"),
+                            ("ended", "Ended"),
+                        ],
+                        default="scheduled",
+                        max_length=10,
+                    ),
+                ),
+                ("slow_mode_seconds", models.PositiveSmallIntegerField(default=0)),
+                ("peak_viewers", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "host",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="live_rooms",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "pinned_message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="live.message",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Restriction',
+            name="Restriction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('mute', 'Muted'), ('ban', 'Banned')], max_length=4)),
-                ('until', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='live_restrictions', to=settings.AUTH_USER_MODEL)),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='restrictions', to='live.room')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(choices=[("mute", "Muted"), ("ban", "Banned")], max_length=4),
+                ),
+                ("until", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="live_restrictions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="restrictions",
+                        to="live.room",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='message',
-            name='room',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='live.room'),
+            model_name="message",
+            name="room",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="live.room"
+            ),
         ),
         migrations.CreateModel(
-            name='CoHost',
+            name="CoHost",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('invited', 'Invited'), ('accepted', 'Co-host'), ('declined', 'Declined')], default='invited', max_length=10)),
-                ('invited_at', models.DateTimeField(auto_now_add=True)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cohostings', to=settings.AUTH_USER_MODEL)),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cohosts', to='live.room')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("invited", "Invited"),
+                            ("accepted", "Co-host"),
+                            ("declined", "Declined"),
+                        ],
+                        default="invited",
+                        max_length=10,
+                    ),
+                ),
+                ("invited_at", models.DateTimeField(auto_now_add=True)),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cohostings",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cohosts",
+                        to="live.room",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='room',
-            index=models.Index(fields=['status', '-started_at'], name='live_room_status_3ee897_idx'),
+            model_name="room",
+            index=models.Index(
+                fields=["status", "-started_at"], name="live_room_status_3ee897_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='restriction',
-            constraint=models.UniqueConstraint(fields=('room', 'member', 'kind'), name='live_restriction_unique'),
+            model_name="restriction",
+            constraint=models.UniqueConstraint(
+                fields=("room", "member", "kind"), name="live_restriction_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['room', 'id'], name='live_messag_room_id_8e75e9_idx'),
+            model_name="message",
+            index=models.Index(fields=["room", "id"], name="live_messag_room_id_8e75e9_idx"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['author', '-created_at'], name='live_messag_author__9b316a_idx'),
+            model_name="message",
+            index=models.Index(
+                fields=["author", "-created_at"], name="live_messag_author__9b316a_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cohost',
-            constraint=models.UniqueConstraint(fields=('room', 'member'), name='live_cohost_unique'),
+            model_name="cohost",
+            constraint=models.UniqueConstraint(
+                fields=("room", "member"), name="live_cohost_unique"
+            ),
         ),
     ]

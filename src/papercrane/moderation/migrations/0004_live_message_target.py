@@ -4,20 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('moderation', '0003_starter_rules'),
+        ("moderation", "0003_starter_rules"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='case',
-            name='target_type',
-            field=models.CharField(choices=[('note', 'Note'), ('comment', 'Comment'), ('member', 'Member'), ('live_message', 'Live chat message')], max_length=20),
+            model_name="case",
+            name="target_type",
+            field=models.CharField(
+                choices=[
+                    ("note", "Note"),
+                    ("comment", "Comment"),
+                    ("member", "Member"),
+                    ("live_message", "Live chat message"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='decision',
-            name='target_type',
-            field=models.CharField(choices=[('note', 'Note'), ('comment', 'Comment'), ('member', 'Member'), ('live_message', 'Live chat message')], max_length=20),
+            model_name="decision",
+            name="target_type",
+            field=models.CharField(
+                choices=[
+                    ("note", "Note"),
+                    ("comment", "Comment"),
+                    ("member", "Member"),
+                    ("live_message", "Live chat message"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -5,21 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('live', '0001_initial'),
-        ('notifications', '0003_export_ready_verb'),
+        ("live", "0001_initial"),
+        ("notifications", "0003_export_ready_verb"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='room',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='live.room'),
+            model_name="notification",
+            name="room",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="live.room",
+            ),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='verb',
-            field=models.CharField(choices=[('like_note', 'liked a note'), ('like_comment', 'liked a comment'), ('collect', 'collected a note'), ('comment', 'commented'), ('reply', 'replied'), ('mention', 'mentioned'), ('follow', 'followed'), ('follow_request', 'asked to follow'), ('follow_approved', 'approved a follow request'), ('live_started', 'went live'), ('cohost_invite', 'invited you to co-host a live room'), ('decision', 'a moderation decision about you'), ('appeal_decided', 'your appeal was decided'), ('report_outcome', 'your report was reviewed'), ('export_ready', 'your data export is ready')], max_length=20),
+            model_name="notification",
+            name="verb",
+            field=models.CharField(
+                choices=[
+                    ("like_note", "liked a note"),
+                    ("like_comment", "liked a comment"),
+                    ("collect", "collected a note"),
+                    ("comment", "commented"),
+                    ("reply", "replied"),
+                    ("mention", "mentioned"),
+                    ("follow", "followed"),
+                    ("follow_request", "asked to follow"),
+                    ("follow_approved", "approved a follow request"),
+                    ("live_started", "went live"),
+                    ("cohost_invite", "invited you to co-host a live room"),
+                    ("decision", "a moderation decision about you"),
+                    ("appeal_decided", "your appeal was decided"),
+                    ("report_outcome", "your report was reviewed"),
+                    ("export_ready", "your data export is ready"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -38,9 +38,12 @@ def _singular(verb: str) -> str:
         Verb.FOLLOW: gettext("%(actor)s started following you"),
         Verb.FOLLOW_REQUEST: gettext("%(actor)s asked to follow you"),
         Verb.FOLLOW_APPROVED: gettext("%(actor)s approved your follow request"),
+        Verb.LIVE_STARTED: gettext("%(actor)s went live: %(title)s"),
+        Verb.COHOST_INVITE: gettext("%(actor)s invited you to co-host a live room"),
         Verb.DECISION: gettext("The moderators made a decision about your account or posts"),
         Verb.APPEAL_DECIDED: gettext("The moderators decided your appeal"),
         Verb.REPORT_OUTCOME: gettext("The moderators reviewed what you reported"),
+        Verb.EXPORT_READY: gettext("Your data export is ready"),
     }
     return sentences[verb]
 
@@ -79,5 +82,11 @@ def notification_sentence(item: Item) -> SafeString:
     """The item as a sentence ("Alice and 12 others liked your note"), the name escaped and
     linked to the actor's profile."""
     text = _plural(item.verb, item.others) if item.others > 0 else _singular(item.verb)
-    values = {"actor": _actor_link(item.actors[0]), "count": item.others}
+    if item.verb == Verb.LIVE_STARTED and item.room is None:
+        text = gettext("%(actor)s went live")
+    values = {
+        "actor": _actor_link(item.actors[0]),
+        "count": item.others,
+        "title": conditional_escape(item.room.title if item.room is not None else ""),
+    }
     return mark_safe(conditional_escape(text) % values)  # noqa: S308 - the text is escaped

@@ -1,0 +1,159 @@
+"""A live room across two real server processes sharing the database and Redis.
+
+Runs only with ``REDIS_URL`` (the channel layer two processes share); the servers are
+``papercrane serve`` processes on the test database, so the rows made here are committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from papercrane.accounts.models import Member
+from papercrane.accounts.services import issue_token
+from papercrane.live.models import Room
+from tests.live.conftest import aged
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database_env(data_dir: Path) -> dict[str, str]:
+    """The environment that points a server at this test's database."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        (data_dir / "papercrane.sqlite3").symlink_to(Path(settings["NAME"]).resolve())
+        return {"DATABASE_URL": ""}
+    user = quote(settings["USER"] or "", safe="")
+    password = f":{quote(settings['PASSWORD'], safe='')}" if settings["PASSWORD"] else ""
+    address = f"{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
+    return {"DATABASE_URL": f"postgres://{user}{password}@{address}/{settings['NAME']}"}
+
+
+def _wait_healthy(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("a server exited before it was healthy")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("a server did not become healthy in time")
+
+
+@pytest.fixture
+def two_servers(transactional_db: None) -> Iterator[list[int]]:
+    """Two ``papercrane serve`` processes on the test database; their ports."""
+    papercrane = str(Path(sys.executable).with_name("papercrane"))
+    with tempfile.TemporaryDirectory(prefix="papercrane-test-") as data_dir:
+        env = {
+            **os.environ,
+            "PAPERCRANE_DATA_DIR": data_dir,
+            "PAPERCRANE_LOG_LEVEL": "warning",
+            **_database_env(Path(data_dir)),
+        }
+        ports = [_free_port(), _free_port()]
+        processes = [
+            subprocess.Popen(
+                [papercrane, "serve", "--no-worker", "--port", str(port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+            for port in ports
+        ]
+        try:
+            deadline = time.monotonic() + 60
+            for port, process in zip(ports, processes, strict=True):
+                _wait_healthy(port, process, deadline)
+            yield ports
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+async def _until(socket: Any, kind: str, timeout: float = 15) -> dict[str, Any]:
+    """The next frame of type ``kind`` (frames of other types are skipped)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = json.loads(await socket.recv())
+            if frame["type"] == kind:
+                return frame
+
+
+def test_a_message_sent_through_one_process_reaches_the_other(
+    two_servers: list[int], live_room: Room, bob: Member
+) -> None:
+    from websockets.asyncio.client import connect
+
+    token = issue_token(member=aged(bob), name="test").secret
+    speaker_port, reader_port = two_servers
+
+    def url(port: int, query: str = "lang=en") -> str:
+        return f"ws://127.0.0.1:{port}/ws/live/{live_room.pk}/?{query}"
+
+    def origin(port: int) -> Any:
+        return f"http://127.0.0.1:{port}"
+
+    async def scenario() -> None:
+        reader = await connect(url(reader_port), origin=origin(reader_port))
+        speaker = await connect(
+            url(speaker_port),
+            origin=origin(speaker_port),
+            additional_headers={"Authorization": f"Bearer {token}"},
+        )
+        assert (await _until(reader, "room.state"))["room"]["id"] == str(live_room.pk)
+        assert (await _until(speaker, "room.state"))["viewer"]["can_send"] is True
+
+        await speaker.send(json.dumps({"type": "chat.send", "text": "hello from one"}))
+        first = await _until(reader, "chat.message", timeout=30)  # the first loads the models
+        assert first["text"] == "hello from one"
+        assert first["author"]["username"] == "bob"
+        await reader.close()
+
+        # What the reader misses while away, it gets on reconnecting with ?after=.
+        await speaker.send(
+            json.dumps({"type": "chat.send", "text": "while you were away", "client_id": "c2"})
+        )
+        ack = await _until(speaker, "chat.ack")
+        while ack["client_id"] != "c2":  # the first message's ack came first
+            ack = await _until(speaker, "chat.ack")
+        assert ack["held"] is False
+        async with connect(
+            url(reader_port, f"lang=en&after={first['id']}"), origin=origin(reader_port)
+        ) as back:
+            await _until(back, "room.state")
+            missed = await _until(back, "chat.message")
+            assert missed["id"] == ack["id"]
+            assert missed["text"] == "while you were away"
+        await speaker.close()
+
+    asyncio.run(scenario())
