@@ -18,14 +18,17 @@ from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
 from papercrane.language.gloss import dictionary  # noqa: E402
+from papercrane.moderation.classifiers import toxicity  # noqa: E402
 from papercrane.live.routing import websocket_urlpatterns as live_websockets  # noqa: E402
 from papercrane.notifications.routing import websocket_urlpatterns  # noqa: E402
 
 # Import the URLconf (and with it every view and API router) now, not during the first
 # requests, which would otherwise wait on each other for Python's import lock.
 get_resolver().url_patterns  # noqa: B018
-# Build the learners' dictionary (a few seconds) before the first request, not during it.
+# Build the learners' dictionary (a few seconds) and load the profanity model that screens
+# every comment and chat message (a second) before the first request, not during it.
 dictionary()
+toxicity(["warm up"])
 
 IDLE_REQUEST_THREADS = 32
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -26,13 +26,12 @@ from django.utils.translation import gettext as _
 from papercrane.accounts import queries as account_queries
 from papercrane.accounts.models import Member
 from papercrane.ids import parse_id
-from papercrane.live import queries, realtime, services
+from papercrane.live import hub, queries, realtime, services
 from papercrane.live.models import Room
 
 MAX_FRAME_CHARS = 4096  # a chat.send with a full message fits several times over
 FRAMES_PER_WINDOW = 30  # frames a client may send per window (chat itself is rate limited too)
 FRAME_WINDOW_SECONDS = 10
-MAX_LAG_SECONDS = 15  # a client this far behind the room is dropped (it reconnects and catches up)
 CLOSE_CODES = {
     "unauthorized": 4401,  # an API token that is not (or no longer) valid
     "banned": services.BANNED_CLOSE_CODE,
@@ -50,6 +49,18 @@ async def _trailing_presence(room_id: int) -> None:
     await database_sync_to_async(realtime.announce_presence)(room_id, trailing=True)
 
 
+class Refusal(NamedTuple):
+    reason: str  # a key of CLOSE_CODES
+    message: str
+
+
+def _message_id(frame: str) -> int:
+    """The id in a chat.message frame (0 for other frames)."""
+    if not frame.startswith('{"type":"chat.message"'):
+        return 0
+    return int(json.loads(frame)["id"])
+
+
 class LiveRoomConsumer(AsyncWebsocketConsumer):
     room_id: int
     member: Member | None
@@ -58,6 +69,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.member = None
         self.joined = False
+        self.counted = False  # in the room's viewer count
         self.sent_frames: list[float] = []
         room_id = parse_id(self.scope["url_route"]["kwargs"].get("room_id"))
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -75,14 +87,23 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             member.language if member is not None else (query.get("lang") or [""])[0]
         )
         after = parse_id((query.get("after") or [""])[0])
-        opened = await database_sync_to_async(self._open)(after)
-        if isinstance(opened, tuple):
-            await self._close_with(*opened)
-            return
-        await self.channel_layer.group_add(realtime.room_group(room_id), self.channel_name)
+        # Into the room before reading what was said, so that nothing falls in between; what
+        # arrives meanwhile waits in ``early`` and follows the history.
+        self.outbox = hub.Outbox(self.base_send, self._fell_behind)
+        self.early: list[dict[str, Any]] | None = []
+        await hub.join(room_id, self)
         self.joined = True
-        for frame in opened:
-            await self.send(text_data=frame)
+        opened = await database_sync_to_async(self._open)(after)
+        if isinstance(opened, Refusal):
+            await self._leave()
+            await self._close_with(opened.reason, opened.message)
+            return
+        frames, last_id = opened
+        for frame in frames:
+            self.outbox.put(frame)
+        early, self.early = self.early or [], None
+        for event in early:
+            self._deliver_now(event, shown_up_to=last_id)
         self._announce_later(await database_sync_to_async(self._count_in)())
 
     async def _authenticate(self) -> tuple[Member | None, bool]:
@@ -100,17 +121,18 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         token = await database_sync_to_async(account_queries.token_for_secret)(secret.strip())
         return (token.member, True) if token is not None else (None, False)
 
-    def _open(self, after: int | None) -> list[str] | tuple[str, str]:
-        """The frames a joining client is sent, or why it may not join."""
+    def _open(self, after: int | None) -> tuple[list[str], int] | Refusal:
+        """The frames a joining client is sent and the last message id among them, or why it
+        may not join."""
         with translation.override(self.language):
             room = queries.room(self.member, self.room_id)
             if room is None:
-                return "not_found", _("There is no such room.")
+                return Refusal("not_found", _("There is no such room."))
             if queries.is_banned(room, self.member):
-                return "banned", _("The hosts removed you from this room.")
+                return Refusal("banned", _("The hosts removed you from this room."))
             state = queries.room_state(room)
             if room.status == Room.Status.ENDED:
-                return "room_ended", _("This room has ended.")
+                return Refusal("room_ended", _("This room has ended."))
             viewer = {
                 "username": self.member.username if self.member else None,
                 "role": queries.role_of(room, self.member),
@@ -125,9 +147,10 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
                 for message in messages
                 for lang in [self.language if self.language in message.translations else None]
             ]
-            return frames
+            return frames, messages[-1].pk if messages else 0
 
     def _count_in(self) -> str:
+        self.counted = True
         viewers = realtime.joined(self.room_id, self.language)
         services.note_viewers(self.room_id, viewers)
         return self._announce()
@@ -149,12 +172,16 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             _TRAILING.add(task)
             task.add_done_callback(_TRAILING.discard)
 
-    async def disconnect(self, code: int) -> None:
+    async def _leave(self) -> None:
         if self.joined:
             self.joined = False
-            await self.channel_layer.group_discard(
-                realtime.room_group(self.room_id), self.channel_name
-            )
+            await hub.leave(self.room_id, self)
+            self.outbox.stop()
+
+    async def disconnect(self, code: int) -> None:
+        await self._leave()
+        if self.counted:
+            self.counted = False
             self._announce_later(await database_sync_to_async(self._count_out)())
 
     # --- From the client ------------------------------------------------------------------------
@@ -231,35 +258,41 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
 
     # --- From the room --------------------------------------------------------------------------
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels closes stale database connections before every handler, in a hop to the
-        # one shared sync thread: for a room's frames, which touch no database, that hop per
-        # viewer per message is what would bound a big room's fan-out.
-        if message["type"] == "live.frame":
-            await self.live_frame(message)
+    def deliver(self, event: dict[str, Any]) -> None:
+        """An event of the room (called by the hub, once per connection in this process)."""
+        if self.early is not None:
+            self.early.append(event)
         else:
-            await super().dispatch(message)
+            self._deliver_now(event)
 
-    async def live_frame(self, event: dict[str, Any]) -> None:
+    def _deliver_now(self, event: dict[str, Any], shown_up_to: int = 0) -> None:
+        kind = event["type"]
         member = event.get("member")
-        if member is not None and (self.member is None or member != self.member.pk):
-            return
-        if time.time() - event["at"] > MAX_LAG_SECONDS:
-            await self._close_with("too_slow", _("Your connection fell behind: reconnecting."))
-            return
-        frames = event["frames"]
-        # Straight to the ASGI send (what self.send ends in): this runs per viewer per message.
-        await self.base_send(
-            {"type": "websocket.send", "text": frames.get(self.language) or frames[""]}
-        )
+        mine = self.member is not None and member == self.member.pk
+        if kind == "live.frame":
+            if member is not None and not mine:
+                return
+            frames = event["frames"]
+            frame = frames.get(self.language) or frames[""]
+            if shown_up_to and _message_id(frame) <= shown_up_to:
+                return  # already in the history this connection was sent
+            self.outbox.put(frame)
+        elif kind == "live.kick" and mine:
+            with translation.override(self.language):
+                self._refuse_later("banned", _("The hosts removed you from this room."))
+        elif kind == "live.ended":
+            self.outbox.put(event["frame"])
+            self.outbox.close(CLOSE_CODES["room_ended"])
 
-    async def live_kick(self, event: dict[str, Any]) -> None:
-        if self.member is not None and event["member"] == self.member.pk:
-            await self._close_with("banned", _("The hosts removed you from this room."))
+    def _fell_behind(self) -> None:
+        """The socket stopped taking frames: drop the connection rather than hold them."""
+        with translation.override(self.language):
+            self._refuse_later("too_slow", _("Your connection fell behind: reconnecting."))
 
-    async def live_ended(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["frame"])
-        await self.close(code=CLOSE_CODES["room_ended"])
+    def _refuse_later(self, reason: str, message: str) -> None:
+        """Say why and close, after what is already on its way to the client."""
+        self.outbox.put(realtime.frame("error", code=reason, message=message))
+        self.outbox.close(CLOSE_CODES[reason])
 
     # --- Refusals -------------------------------------------------------------------------------
 
