@@ -18,8 +18,8 @@ from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
 from papercrane.language.gloss import dictionary  # noqa: E402
-from papercrane.moderation.classifiers import toxicity  # noqa: E402
 from papercrane.live.routing import websocket_urlpatterns as live_websockets  # noqa: E402
+from papercrane.moderation.classifiers import toxicity  # noqa: E402
 from papercrane.notifications.routing import websocket_urlpatterns  # noqa: E402
 
 # Import the URLconf (and with it every view and API router) now, not during the first

@@ -115,9 +115,7 @@ class _Hubs:
         self.lock = asyncio.Lock()
 
 
-_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Hubs] = (
-    weakref.WeakKeyDictionary()
-)
+_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Hubs] = weakref.WeakKeyDictionary()
 
 
 def _hubs() -> _Hubs:
