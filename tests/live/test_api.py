@@ -526,6 +526,20 @@ def test_a_banned_member_cannot_read_the_chat(
     assert viewer.get(f"{path}/messages").status_code == 200
 
 
+def test_a_banned_member_does_not_see_the_pinned_message(
+    live_room: Room, alice: Member, host: ApiClient, viewer: ApiClient
+) -> None:
+    (said,) = _say(live_room, alice, "secret recipe")
+    path = f"/live/rooms/{live_room.pk}"
+    assert host.patch(path, {"pinned_message_id": str(said.pk)}).status_code == 200
+    assert viewer.get(path).json()["pinned"]["text"] == "secret recipe"
+    host.post(f"{path}/restrictions", {"username": "bob", "kind": "ban"})
+    assert viewer.get(path).json()["pinned"] is None
+    listed = viewer.get("/live/rooms").json()["items"]
+    assert [room["pinned"] for room in listed] == [None]
+    assert host.get(path).json()["pinned"]["text"] == "secret recipe"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -280,3 +280,19 @@ def test_deleted_messages_leave_the_room_and_its_pin(
     assert queries.room_state(queries.room_with_hosts(live_room.pk))["pinned"] is None
     assert not queries.shown_messages(live_room).exists()
     assert Message.objects.filter(pk=message.pk).exists()  # kept for moderation and export
+
+
+def test_a_member_blocked_while_in_the_room_can_no_longer_write(
+    live_room: Room, alice: Member, bob: Member
+) -> None:
+    services.post_message(room=live_room, author=aged(bob), body="hello")
+    account_services.block(member=alice, target=bob)
+    with pytest.raises(LiveRefused) as refused:
+        services.post_message(room=live_room, author=bob, body="still here?")
+    assert refused.value.code == "banned"
+
+
+def test_a_topic_longer_than_its_column_is_refused(alice: Member) -> None:
+    with pytest.raises(ValidationError) as error:
+        services.create_room(host=alice, title="Accents", topic="e\u0301" * 20)
+    assert "topic" in error.value.message_dict

@@ -407,3 +407,90 @@ def test_the_host_invites_and_removes_co_hosts(
     assert f'action="/live/{live_room.pk}/cohosts/bob/remove"' in page
     assert host.post(f"/live/{live_room.pk}/cohosts/bob/remove").status_code == 302
     assert not CoHost.objects.exists()
+
+
+def test_odd_slow_mode_values_are_422_not_errors(
+    client_of: Callable[[Member], Client], live_room: Room, alice: Member
+) -> None:
+    host = client_of(alice)
+    for wrong in ("²", "٣", "9" * 5000, "", "-3"):
+        answer = host.post(
+            f"/live/{live_room.pk}/settings", {"slow_mode_seconds": wrong}, headers=JSON
+        )
+        assert answer.status_code == 422, wrong[:10]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://cdn.example;script-src/live.m3u8",
+        "https://cdn.example,evil/live.m3u8",
+        "https://user:pass@cdn.example/live.m3u8",
+        "https://cdn.example:99999/live.m3u8",
+        "https://cdn.example:port/live.m3u8",
+        "https://[/live.m3u8",
+    ],
+)
+def test_stream_addresses_that_could_bend_the_policy_are_refused(
+    client_of: Callable[[Member], Client], alice: Member, url: str
+) -> None:
+    answer = client_of(alice).post("/live/new", {"title": "Night market", "stream_url": url})
+    assert answer.status_code == 422
+    assert not Room.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript://cdn.example/live.m3u8",
+        "http://cdn.example/live.m3u8",
+        "https://cdn.example;script-src/live.m3u8",
+        "https://user@cdn.example/live.m3u8",
+        "https://[/live.m3u8",
+    ],
+)
+def test_the_page_allows_only_an_https_stream_origin(
+    client: Client, alice: Member, url: str
+) -> None:
+    room = Room.objects.create(host=alice, title="Old row", stream_url=url)  # stored long ago
+    page = client.get(f"/live/{room.pk}")
+    assert page.status_code == 200
+    policy = _directives(page["Content-Security-Policy"])
+    assert not any("cdn.example" in value for value in policy.get("media-src", []))
+    assert not any("script-src" in value for value in policy.get("media-src", []))
+
+
+def test_a_banned_member_does_not_read_the_ended_rooms_transcript_or_pin(
+    client_of: Callable[[Member], Client], live_room: Room, alice: Member, bob: Member
+) -> None:
+    said = _said(live_room, alice, "secret recipe")
+    services.update_room(room=live_room, by=alice, pinned_message_id=said.pk)
+    services.restrict(room=live_room, by=alice, member=bob, kind="ban")
+    live_page = client_of(bob).get(f"/live/{live_room.pk}").content.decode()
+    assert "secret recipe" not in live_page
+    services.end_room(room=live_room, by=alice)
+    page = client_of(bob).get(f"/live/{live_room.pk}").content.decode()
+    assert 'role="alert"' in page  # why there is nothing to read
+    assert "secret recipe" not in page and "data-live-transcript" not in page
+    report = client_of(bob).get(f"/report/live_message/{said.pk}")
+    assert "secret recipe" not in report.content.decode()
+    assert "secret recipe" in client_of(alice).get(f"/live/{live_room.pk}").content.decode()
+
+
+def test_a_long_transcript_is_shown_page_by_page(
+    client: Client, live_room: Room, alice: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from papercrane.live import queries
+
+    monkeypatch.setattr(queries, "TRANSCRIPT_PAGE", 3)
+    said = [_said(live_room, alice, f"line {n}") for n in range(7)]
+    services.end_room(room=live_room, by=alice)
+    first = client.get(f"/live/{live_room.pk}").content.decode()
+    assert "line 2" in first and "line 3" not in first
+    assert f'href="?after={said[2].pk}"' in first
+    second = client.get(f"/live/{live_room.pk}?after={said[2].pk}").content.decode()
+    assert "line 3" in second and "line 5" in second and "line 2" not in second
+    last = client.get(f"/live/{live_room.pk}?after={said[5].pk}").content.decode()
+    assert "line 6" in last and 'href="?after=' not in last
+    for junk in ("abc", "9" * 40, "²", "-1"):
+        assert client.get(f"/live/{live_room.pk}?after={junk}").status_code == 200

@@ -263,12 +263,21 @@ def list_rooms(
             limit=limit,
             ordering=("-started_at", "-pk"),
         )
-    return {"items": [queries.room_state(room) for room in rows], "next_cursor": next_cursor}
+    banned = queries.banned_room_ids(viewer, [room.pk for room in rows])
+    items = [_seen_by(queries.room_state(room), room.pk in banned) for room in rows]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _seen_by(state: dict[str, Any], banned: bool) -> dict[str, Any]:
+    """A room's state as a viewer banned from it sees it: not a word of its chat."""
+    return {**state, "pinned": None} if banned else state
 
 
 @router.get(ROOM, response=RoomOut, auth=None, summary="A room")
 def room_detail(request: HttpRequest, room_id: str) -> dict[str, Any]:
-    return queries.room_state(_room(viewer_of(request), room_id))
+    viewer = viewer_of(request)
+    room = _room(viewer, room_id)
+    return _seen_by(queries.room_state(room), queries.is_banned(room, viewer))
 
 
 @router.patch(ROOM, response=RoomOut, auth=member_auth, summary="Change a room (its hosts)")

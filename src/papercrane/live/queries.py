@@ -16,6 +16,7 @@ from papercrane.notes.models import HIDDEN_STATES
 from papercrane.notes.queries import not_suspended
 
 HISTORY = 50  # messages a (re)connecting client is sent
+TRANSCRIPT_PAGE = 200  # messages of an ended room's transcript shown on its page at a time
 ROLES = ("host", "cohost", "viewer")
 
 __all__ = ["HIDDEN_STATES", "HISTORY"]
@@ -116,10 +117,15 @@ def restriction(room: Room, member: Member) -> Restriction | None:
     return found.get(Restriction.Kind.BAN) or found.get(Restriction.Kind.MUTE)
 
 
+def across_block(room: Room, member: Member) -> bool:
+    """Whether ``member`` and the room's host block one another (either way)."""
+    return member.pk != room.host_id and _blocked_either_way(member.pk, room.host_id)
+
+
 def is_banned(room: Room, member: Member | None) -> bool:
     if member is None or not member.is_authenticated:
         return False
-    if member.pk != room.host_id and _blocked_either_way(member.pk, room.host_id):
+    if across_block(room, member):
         return True  # blocked by the host, or blocking them: the room is not for them
     found = restriction(room, member)
     return found is not None and found.kind == Restriction.Kind.BAN
@@ -165,6 +171,8 @@ def visible_message(viewer: Member, message_id: object) -> Message | None:
     pk = parse_id(message_id)
     found = Message.objects.filter(pk=pk).select_related("room").first() if pk else None
     if found is None or room(viewer, found.room_id) is None:
+        return None
+    if is_banned(found.room, viewer):  # the room is not for them, nor its messages
         return None
     return shown_messages(found.room).filter(pk=found.pk).first()
 
@@ -241,3 +249,29 @@ def room_state(found: Room) -> dict[str, Any]:
 def transcript(room: Room) -> QuerySet[Message]:
     """The room's messages oldest first, for its replay (with the translations stored on each)."""
     return shown_messages(room).select_related("author").order_by("pk")
+
+
+def transcript_page(
+    room: Room, *, after: int | None = None, limit: int | None = None
+) -> tuple[list[Message], int | None]:
+    """One page of the transcript (the messages after ``after``, oldest first) and the id to
+    continue after, when there are more."""
+    limit = limit or TRANSCRIPT_PAGE
+    messages = transcript(room)
+    if after is not None:
+        messages = messages.filter(pk__gt=after)
+    found = list(messages[: limit + 1])
+    if len(found) <= limit:
+        return found, None
+    return found[:limit], found[limit - 1].pk
+
+
+def banned_room_ids(member: Member | None, room_ids: list[int]) -> set[int]:
+    """Which of the rooms ban ``member`` (for a list of rooms, in one query)."""
+    if member is None or not member.is_authenticated or not room_ids:
+        return set()
+    return set(
+        Restriction.objects.filter(member=member, kind=Restriction.Kind.BAN, room_id__in=room_ids)
+        .filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
+        .values_list("room_id", flat=True)
+    )

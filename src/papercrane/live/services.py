@@ -9,6 +9,7 @@ screening is sure about is held for the moderators and never reaches the room.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -41,6 +42,9 @@ SLOW_MODE_CHOICES = (0, 3, 10, 30, 60, 300)
 MUTE_MAX_MINUTES = 7 * 24 * 60
 RECENT_FOR_SPAM = dt.timedelta(minutes=10)
 BANNED_CLOSE_CODE = 4403
+# A stream's host as its page's Content-Security-Policy names it: a DNS name (IDNs in their
+# xn-- form) or an IPv6 address, so nothing in it can end a directive (";") or a policy (",").
+STREAM_HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")
 
 
 @dataclass
@@ -78,7 +82,12 @@ def _clean_topic(topic: str) -> str:
     if not cleaned:
         return ""
     key = text.normalize_topic(cleaned)
-    if not key or len(key) > text.TOPIC_MAX_CHARS or "/" in key or " " in cleaned:
+    if (
+        not key
+        or max(len(key), len(cleaned)) > text.TOPIC_MAX_CHARS
+        or "/" in key
+        or " " in cleaned
+    ):
         raise _field_error("topic", _("Topics are single words of up to 30 characters."))
     return cleaned
 
@@ -88,13 +97,20 @@ def _clean_stream_url(url: str) -> str:
     url = url.strip()
     if not url:
         return ""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a broken [IPv6] host, or a port that is not a number or too large
+        parts, port_ok = urlsplit(""), False
     if (
         len(url) > 500
         or not url.isprintable()
         or " " in url
         or parts.scheme != "https"
         or not parts.hostname
+        or not STREAM_HOST.fullmatch(parts.hostname)
+        or parts.username is not None
+        or not port_ok
         or not parts.path.endswith(".m3u8")
     ):
         raise _field_error(
@@ -315,6 +331,8 @@ def _check_can_send(room: Room, author: Member) -> None:
             "suspended", _("Your account is suspended: you can watch, but not write.")
         )
     restriction = queries.restriction(room, author)
+    if queries.across_block(room, author):  # blocked since joining: no longer their room
+        raise LiveRefused("banned", _("The hosts removed you from this room."))
     if restriction is not None:
         if restriction.kind == Restriction.Kind.BAN:
             raise LiveRefused("banned", _("The hosts removed you from this room."))

@@ -3,6 +3,7 @@ WebSocket, see consumers.py) and the forms hosts and co-hosts use to run a room.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -95,16 +96,36 @@ def create(request: MemberRequest) -> HttpResponse:
 # --- The room page --------------------------------------------------------------------------
 
 
+_HOST = re.compile(r"[a-z0-9.-]+")  # what urlsplit's .hostname gives, lower-cased
+_IPV6 = re.compile(r"[0-9a-f:.]+")
+
+
 def _stream_origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    """The https origin of the room's stream for the page's CSP, or "" for anything else
+    (another scheme, credentials, or a host or port a policy could be bent by)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a broken [IPv6] host, or a port that is not a number or too large
+        return ""
+    host = parts.hostname or ""
+    if ":" in host and _IPV6.fullmatch(host):
+        host = f"[{host}]"
+    elif not _HOST.fullmatch(host):
+        return ""
+    if parts.scheme != "https" or parts.username is not None or parts.password is not None:
+        return ""
+    return f"https://{host}" + (f":{port}" if port is not None else "")
 
 
-def _transcript(room: Room, language: str) -> list[dict[str, Any]]:
-    """The ended room's messages, each with its stored translation into ``language``."""
-    found = list(queries.transcript(room))
+def _transcript(
+    room: Room, language: str, after: int | None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of the ended room's messages, each with its stored translation into
+    ``language``, and the id the next page starts after (None on the last)."""
+    found, next_after = queries.transcript_page(room, after=after)
     roles = queries.roles(room, {message.author_id for message in found})
-    return [
+    items = [
         {
             "message": message,
             "role": roles[message.author_id],
@@ -116,6 +137,7 @@ def _transcript(room: Room, language: str) -> list[dict[str, Any]]:
         }
         for message in found
     ]
+    return items, next_after
 
 
 def _pinned(room: Room) -> Message | None:
@@ -136,6 +158,7 @@ def room(request: HttpRequest, room_id: str) -> HttpResponseBase:
     role = queries.role_of(found, viewer)
     rows = queries.cohosts(found)
     restriction = queries.restriction(found, viewer) if viewer is not None else None
+    banned = queries.is_banned(found, viewer)
     invitation = next(
         (
             row
@@ -154,8 +177,8 @@ def room(request: HttpRequest, room_id: str) -> HttpResponseBase:
         "cohosts": [row for row in rows if row.status == CoHost.Status.ACCEPTED],
         "invited": [row for row in rows if row.status == CoHost.Status.INVITED],
         "invitation": invitation,
-        "pinned": _pinned(found),
-        "banned": queries.is_banned(found, viewer),
+        "pinned": None if banned else _pinned(found),
+        "banned": banned,
         "muted": restriction is not None and restriction.kind == Restriction.Kind.MUTE,
         "reading_language": language,
         "viewers": realtime.viewer_count(found.pk) if found.status == Room.Status.LIVE else 0,
@@ -166,8 +189,9 @@ def room(request: HttpRequest, room_id: str) -> HttpResponseBase:
         "action_url": reverse("live:message_action", args=[found.pk, "__id__", "__action__"]),
         "report_url": reverse("moderation:report", args=["live_message", "__id__"]),
     }
-    if found.status == Room.Status.ENDED:
-        context["transcript"] = _transcript(found, language)
+    if found.status == Room.Status.ENDED and not banned:  # the banned do not read it
+        after = parse_id(request.GET.get("after", ""))
+        context["transcript"], context["transcript_next"] = _transcript(found, language, after)
     if context["is_host"]:
         context["restrictions"] = list(queries.restrictions(found))
     response = render(request, "live/room.html", context)
@@ -243,7 +267,8 @@ def update(request: MemberRequest, room_id: str) -> HttpResponse:
 
     def change(room: Room, by: Member) -> str:
         slow = post.get("slow_mode_seconds")
-        if slow is not None and not slow.isdigit():
+        seconds = parse_id(slow) if slow is not None else None
+        if slow is not None and seconds is None:
             raise ValidationError({"slow_mode_seconds": [_("Choose a slow mode from the list.")]})
         if post.get("unpin"):
             services.update_room(room=room, by=by, unpin=True)
@@ -253,7 +278,7 @@ def update(request: MemberRequest, room_id: str) -> HttpResponse:
             by=by,
             title=post["title"][:200] if "title" in post else None,
             stream_url=post["stream_url"][:600] if "stream_url" in post else None,
-            slow_mode_seconds=int(slow) if slow is not None and slow.isdigit() else None,
+            slow_mode_seconds=seconds,
         )
         return _("Saved.")
 
