@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from papercrane.accounts.models import Member
 from papercrane.asgi import application
 from papercrane.live import services
 from papercrane.live.models import Room
+from tests.language.translation_double import TranslationDouble, serve
 
 
 def session_cookie(member: Member) -> str:
@@ -57,6 +58,15 @@ def aged(member: Member) -> Member:
 def live_room(alice: Member) -> Room:
     room = services.create_room(host=aged(alice), title="Chengdu hotpot night", topic="food")
     return services.start_room(room=room, by=alice)
+
+
+@pytest.fixture
+def libretranslate(settings: Any) -> Iterator[TranslationDouble]:
+    """LibreTranslate as the translation provider, served by the test double."""
+    for double in serve():
+        settings.TRANSLATION_PROVIDERS = ["libretranslate"]
+        settings.LIBRETRANSLATE_URL = double.url
+        yield double
 
 
 @pytest.fixture

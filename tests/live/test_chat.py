@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
@@ -10,6 +12,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from papercrane.accounts.models import Member
 from papercrane.live import services
 from papercrane.live.models import Message, Room
+from tests.language.translation_double import TranslationDouble
 from tests.live.conftest import aged, communicator, frames_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -144,5 +147,41 @@ def test_viewer_counts_reach_the_room_even_when_joins_come_close_together(
         while (await frames_until(first, "presence", timeout=5))[-1]["viewers"] != 1:
             pass
         await first.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_slow_translation_holds_back_only_its_own_message(
+    live_room: Room,
+    alice: Member,
+    bob: Member,
+    cookie_of: Callable[[Member], str],
+    libretranslate: TranslationDouble,
+) -> None:
+    aged(bob)
+    alice.language = "zh-Hans"  # everyone reads Chinese: only alice's English is translated
+    alice.save(update_fields=["language"])
+    libretranslate.delay = 2.0  # and the provider takes its time over it
+    alice_cookie, bob_cookie = cookie_of(alice), cookie_of(bob)
+
+    async def scenario() -> None:
+        reader = communicator(live_room.pk, cookie=bob_cookie)  # reads Chinese
+        assert (await reader.connect())[0]
+        await frames_until(reader, "room.state")
+        host = communicator(live_room.pk, cookie=alice_cookie)
+        assert (await host.connect())[0]
+        await frames_until(host, "room.state")
+        await host.send_json_to({"type": "chat.send", "text": "Welcome everyone to the show"})
+        while not libretranslate.requests:  # alice's message is with the provider
+            await asyncio.sleep(0.01)
+        await reader.send_json_to({"type": "chat.send", "text": "主播好"})
+        sent = time.monotonic()
+        first = (await frames_until(reader, "chat.message"))[-1]
+        assert first["text"] == "主播好"
+        assert time.monotonic() - sent < 1.5  # not stuck behind the translation of alice's
+        second = (await frames_until(reader, "chat.message"))[-1]
+        assert second["translation"]["text"] == "[zh] WELCOME EVERYONE TO THE SHOW"
+        await reader.disconnect()
+        await host.disconnect()
 
     async_to_sync(scenario)()

@@ -20,7 +20,7 @@ from papercrane.moderation import services as moderation_services
 from papercrane.moderation.models import Case, KeywordPattern, Rule, TargetType
 from papercrane.notifications.models import Notification
 from tests.helpers import ApiClient
-from tests.language.translation_double import TranslationDouble, serve
+from tests.language.translation_double import TranslationDouble
 from tests.live.conftest import aged, communicator, frames_until
 
 Login = Callable[[Member], ApiClient]
@@ -29,14 +29,6 @@ Login = Callable[[Member], ApiClient]
 @pytest.fixture
 def carol(make_member: Callable[..., Member]) -> Member:
     return aged(make_member("carol", language="zh-Hans"))
-
-
-@pytest.fixture
-def libretranslate(settings: Any) -> Any:
-    for double in serve():
-        settings.TRANSLATION_PROVIDERS = ["libretranslate"]
-        settings.LIBRETRANSLATE_URL = double.url
-        yield double
 
 
 def refused(call: Callable[[], object]) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import connections
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -47,6 +48,15 @@ _TRAILING: set[asyncio.Task[None]] = set()  # held here so they run even after a
 async def _trailing_presence(room_id: int) -> None:
     await asyncio.sleep(realtime.PRESENCE_EVERY_SECONDS)
     await database_sync_to_async(realtime.announce_presence)(room_id, trailing=True)
+
+
+def _translate_and_send(message_id: int, languages: list[str]) -> None:
+    try:
+        services.translate_and_send(message_id, languages)
+    finally:
+        # This runs on a pool thread of its own: hand its connection back rather than keep
+        # one open per thread.
+        connections.close_all()
 
 
 class Refusal(NamedTuple):
@@ -229,32 +239,46 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         if self.member is None:
             await self._error("read_only", client_id=client_id)
             return
-        answer, ended = await database_sync_to_async(self._post)(content.get("text"), client_id)
+        answer, ended, untranslated = await database_sync_to_async(self._post)(
+            content.get("text"), client_id
+        )
         await self.send(text_data=answer)
         if ended:
             await self.close(code=CLOSE_CODES["room_ended"])
+        elif untranslated is not None:
+            # Off the thread all consumers share: a translation provider may take seconds,
+            # and that must hold back no one else's messages.
+            translate = database_sync_to_async(_translate_and_send, thread_sensitive=False)
+            await translate(*untranslated)
 
-    def _post(self, body: object, client_id: str | None) -> tuple[str, bool]:
-        """The answer to a chat.send (an ack or an error frame), and whether the room ended."""
+    def _post(
+        self, body: object, client_id: str | None
+    ) -> tuple[str, bool, tuple[int, list[str]] | None]:
+        """The answer to a chat.send (an ack or an error frame), whether the room ended, and
+        the message and languages still to translate it into, if any."""
         # Read afresh: a suspension, a ban or the room's end may have come since connecting.
         member = Member.objects.filter(pk=self.member.pk).first() if self.member else None
         room = queries.room_with_hosts(self.room_id)
         with translation.override(self.language):
             if member is None or room is None:
-                return self._error_frame("read_only", client_id=client_id), False
+                return self._error_frame("read_only", client_id=client_id), False, None
             try:
-                message = services.post_message(room=room, author=member, body=body)
+                message = services.post_message(
+                    room=room, author=member, body=body, translate_later=True
+                )
             except services.LiveRefused as refused:
                 frame = self._error_frame(
                     refused.code, refused.message, refused.retry_after, client_id
                 )
-                return frame, refused.code == "room_ended"
-        return realtime.frame(
+                return frame, refused.code == "room_ended", None
+        ack = realtime.frame(
             "chat.ack",
             id=str(message.pk),
             client_id=client_id,
             held=message.moderation_state == "held",
-        ), False
+        )
+        untranslated = message.untranslated
+        return ack, False, (message.pk, untranslated) if untranslated else None
 
     # --- From the room --------------------------------------------------------------------------
 

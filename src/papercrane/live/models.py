@@ -77,6 +77,9 @@ class Message(models.Model):
     moderation_state = models.CharField(max_length=10, blank=True)
     moderation_rule = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Not stored: set by services.post_message(translate_later=True), the languages the
+    # message is still to be translated into before it is sent.
+    untranslated: list[str]
 
     class Meta:
         indexes = [

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -379,12 +380,22 @@ def _signals(room: Room, author: Member, body: str, language: str) -> list[class
     return found
 
 
-def _translations(room_id: int, body: str, language: str) -> dict[str, str]:
-    """The message in each reading language present in the room but its own."""
+def _wanted_languages(room_id: int, language: str) -> list[str]:
+    """The reading languages present in the room that a message in ``language`` is not in
+    (none without a translation provider: nothing could translate it)."""
+    if not settings.TRANSLATION_PROVIDERS:
+        return []
+    return [
+        target
+        for target in realtime.present_languages(room_id)
+        if not detection.same_language(language, target)
+    ]
+
+
+def _translations(body: str, language: str, targets: list[str]) -> dict[str, str]:
+    """``body`` in each of ``targets`` a provider (or the cache) could translate it into."""
     found: dict[str, str] = {}
-    for target in realtime.present_languages(room_id):
-        if detection.same_language(language, target):
-            continue
+    for target in targets:
         try:
             translated = language_services.translate([body], target, source=language)
         except language_services.TranslationUnavailable:
@@ -394,10 +405,16 @@ def _translations(room_id: int, body: str, language: str) -> dict[str, str]:
     return found
 
 
-def post_message(*, room: Room, author: Member, body: object) -> Message:
-    """Send a chat message to the room. Raises LiveRefused when it may not be sent. A
-    message the screening is sure about is kept for the moderators (``moderation_state``
-    says "held") and not shown to the room."""
+def post_message(
+    *, room: Room, author: Member, body: object, translate_later: bool = False
+) -> Message:
+    """Send a chat message to the room, translated into each language the room is read in.
+    Raises LiveRefused when it may not be sent. A message the screening is sure about is
+    kept for the moderators (``moderation_state`` says "held") and not shown to the room.
+
+    With ``translate_later``, a message that needs translating is stored but not yet sent:
+    its ``untranslated`` languages are for ``translate_and_send``, which the caller runs
+    where a slow translation provider holds back no one else."""
     _check_can_send(room, author)
     cleaned = clean_message(body)
     is_host = queries.is_host(room, author)
@@ -405,19 +422,37 @@ def post_message(*, room: Room, author: Member, body: object) -> Message:
     language = detection.detect(cleaned)
     signals = _signals(room, author, cleaned, language)
     sure = any(signal.high_confidence for signal in signals)
-    translations = {} if sure else _translations(room.pk, cleaned, language)
+    wanted = [] if sure else _wanted_languages(room.pk, language)
+    later = translate_later and bool(wanted)
+    translations = {} if later else _translations(cleaned, language, wanted)
     with transaction.atomic():
         message = Message.objects.create(
             room=room, author=author, text=cleaned, language=language, translations=translations
         )
         if signals:  # queued (and, when sure, held) before anyone can read it
             _flag(message.pk, signals)
-        if not sure:
+        if not sure and not later:
             role = queries.role_of(room, author)
             transaction.on_commit(lambda: broadcast(message, author, role))
     if sure:
         message.refresh_from_db(fields=["moderation_state", "moderation_rule"])
+    message.untranslated = wanted if later else []
     return message
+
+
+def translate_and_send(message_id: int, languages: list[str]) -> None:
+    """Translate a stored message into ``languages``, keep the translations with it, and
+    send it to the room (unless it was deleted or hidden meanwhile)."""
+    message = Message.objects.select_related("author", "room").filter(pk=message_id).first()
+    if message is None:
+        return
+    translations = _translations(message.text, message.language, languages)
+    if translations:
+        Message.objects.filter(pk=message_id).update(translations=translations)
+        message.translations = translations
+    room = queries.room_with_hosts(message.room_id)
+    if room is not None and queries.shown_messages(room).filter(pk=message_id).exists():
+        broadcast(message, message.author, queries.role_of(room, message.author))
 
 
 def _flag(message_id: int, signals: list[classifiers.Signal]) -> None:
