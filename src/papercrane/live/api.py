@@ -264,7 +264,8 @@ def list_rooms(
             ordering=("-started_at", "-pk"),
         )
     banned = queries.banned_room_ids(viewer, [room.pk for room in rows])
-    items = [_seen_by(queries.room_state(room), room.pk in banned) for room in rows]
+    states = queries.room_states(rows)
+    items = [_seen_by(state, room.pk in banned) for state, room in zip(states, rows, strict=True)]
     return {"items": items, "next_cursor": next_cursor}
 
 

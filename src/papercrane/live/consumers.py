@@ -153,9 +153,10 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             messages = queries.history(room, after=after)
             role = queries.roles(room, {message.author_id for message in messages})
             frames += [
-                queries.message_frame(message, message.author, role[message.author_id], lang)
+                queries.message_frame(
+                    message, message.author, role[message.author_id], self.language
+                )
                 for message in messages
-                for lang in [self.language if self.language in message.translations else None]
             ]
             return frames, messages[-1].pk if messages else 0
 

@@ -17,9 +17,6 @@ from papercrane.notes.queries import not_suspended
 
 HISTORY = 50  # messages a (re)connecting client is sent
 TRANSCRIPT_PAGE = 200  # messages of an ended room's transcript shown on its page at a time
-ROLES = ("host", "cohost", "viewer")
-
-__all__ = ["HIDDEN_STATES", "HISTORY"]
 
 
 def _rooms() -> QuerySet[Room]:
@@ -209,14 +206,27 @@ def message_frame(message: Message, author: Member, role: str, language: str | N
     return realtime.frame("chat.message", **message_fields(message, author, role, language))
 
 
-def room_state(found: Room) -> dict[str, Any]:
-    """What a client needs to draw the room (also the API's room body)."""
+def shown_pin(found: Room) -> Message | None:
+    """The room's pinned message, unless it was deleted or hidden by moderation since."""
     pinned = found.pinned_message
-    pinned_ok = (
-        pinned is not None
-        and pinned.deleted_at is None
-        and pinned.moderation_state not in HIDDEN_STATES
-    )
+    if pinned is None or pinned.deleted_at is not None:
+        return None
+    return None if pinned.moderation_state in HIDDEN_STATES else pinned
+
+
+def room_states(rooms: list[Room]) -> list[dict[str, Any]]:
+    """``room_state`` of each room, with their viewer counts read at once."""
+    live = [found.pk for found in rooms if found.status == Room.Status.LIVE]
+    viewers = realtime.viewer_counts(live) if live else {}
+    return [room_state(found, viewers.get(found.pk, 0)) for found in rooms]
+
+
+def room_state(found: Room, viewers: int | None = None) -> dict[str, Any]:
+    """What a client needs to draw the room (also the API's room body); ``viewers`` when
+    the caller has read them already."""
+    pinned = shown_pin(found)
+    if viewers is None:
+        viewers = realtime.viewer_count(found.pk) if found.status == Room.Status.LIVE else 0
     rows = cohosts(found)
     return {
         "id": str(found.pk),
@@ -235,10 +245,10 @@ def room_state(found: Room) -> dict[str, Any]:
         "slow_mode_seconds": found.slow_mode_seconds,
         "pinned": (
             message_fields(pinned, pinned.author, role_of(found, pinned.author), None)
-            if pinned is not None and pinned_ok
+            if pinned is not None
             else None
         ),
-        "viewers": realtime.viewer_count(found.pk) if found.status == Room.Status.LIVE else 0,
+        "viewers": viewers,
         "peak_viewers": found.peak_viewers,
         "created_at": found.created_at.isoformat(),
         "started_at": found.started_at.isoformat() if found.started_at else None,

@@ -70,7 +70,20 @@ def _counts(room_id: int) -> dict[str, int]:
 
 
 def viewer_count(room_id: int) -> int:
-    return sum(_counts(room_id).values())
+    return viewer_counts([room_id])[room_id]
+
+
+def viewer_counts(room_ids: list[int]) -> dict[int, int]:
+    """Viewers of each room, in one read of the cache (for a list of rooms)."""
+    keys = {
+        _presence_key(room_id, language): room_id
+        for room_id in room_ids
+        for language in READING_LANGUAGES
+    }
+    counts = dict.fromkeys(room_ids, 0)
+    for key, count in cache.get_many(list(keys)).items():
+        counts[keys[key]] += max(0, int(count))
+    return counts
 
 
 def present_languages(room_id: int) -> list[str]:

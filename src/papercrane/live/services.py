@@ -31,6 +31,7 @@ from papercrane.moderation import classifiers, screening, standing, targets
 from papercrane.moderation import services as moderation_services
 from papercrane.moderation.models import TargetType
 from papercrane.notes import text
+from papercrane.notes.models import HIDDEN_STATES
 from papercrane.notifications import services as notification_services
 
 ROOMS_PER_MEMBER = ratelimit.Rate(10, 3600)
@@ -526,7 +527,7 @@ def set_moderation_state(message_id: int, state: str, rule_code: str) -> None:
     Message.objects.filter(pk=message_id).update(
         moderation_state=state, moderation_rule=rule_code if state else ""
     )
-    if state in queries.HIDDEN_STATES:
+    if state in HIDDEN_STATES:
         transaction.on_commit(lambda: withdraw(message.room_id, message_id))
 
 

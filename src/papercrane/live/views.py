@@ -26,7 +26,7 @@ from papercrane.accounts.models import Member
 from papercrane.ids import parse_id
 from papercrane.language import detection
 from papercrane.live import queries, realtime, services
-from papercrane.live.models import CoHost, Message, Restriction, Room
+from papercrane.live.models import CoHost, Restriction, Room
 
 MUTE_MINUTES = 10  # what a host's "Mute" button on a message does
 
@@ -129,24 +129,12 @@ def _transcript(
         {
             "message": message,
             "role": roles[message.author_id],
-            "translation": (
-                message.translations.get(language)
-                if not detection.same_language(message.language, language)
-                else None
-            ),
+            # Only other languages than the message's own are ever stored.
+            "translation": message.translations.get(language),
         }
         for message in found
     ]
     return items, next_after
-
-
-def _pinned(room: Room) -> Message | None:
-    pinned = room.pinned_message
-    if pinned is None or pinned.deleted_at is not None:
-        return None
-    if pinned.moderation_state in queries.HIDDEN_STATES:
-        return None
-    return pinned
 
 
 def room(request: HttpRequest, room_id: str) -> HttpResponseBase:
@@ -177,7 +165,7 @@ def room(request: HttpRequest, room_id: str) -> HttpResponseBase:
         "cohosts": [row for row in rows if row.status == CoHost.Status.ACCEPTED],
         "invited": [row for row in rows if row.status == CoHost.Status.INVITED],
         "invitation": invitation,
-        "pinned": None if banned else _pinned(found),
+        "pinned": None if banned else queries.shown_pin(found),
         "banned": banned,
         "muted": restriction is not None and restriction.kind == Restriction.Kind.MUTE,
         "reading_language": language,
