@@ -28,6 +28,12 @@ def test_a_frequent_word_looks_at_recent_blocks_only() -> None:
     assert len(tokens) <= backends.MAX_RECENT_BLOCKS
 
 
+def test_no_window_when_reading_every_match_costs_less_than_merging_one() -> None:
+    # 1,500 matches are many times 50, but reading them all is cheaper than a window.
+    assert recent_window(50, expected=1_500, ids=(1, 1_000_000)) == (0, [])
+    assert recent_window(50, expected=3_000, ids=(1, 1_000_000))[1]
+
+
 def test_no_window_when_it_would_hold_every_note() -> None:
     assert recent_window(300, expected=700, ids=(1, 2_000)) == (0, [])
 
@@ -70,6 +76,7 @@ def test_older_notes_are_read_when_the_window_holds_too_few(
 ) -> None:
     old, new = old_and_new
     monkeypatch.setattr(ranking, "CANDIDATES_PER_TERM", 4)
+    monkeypatch.setattr(backends, "WINDOW_MIN_MATCHES", 0)  # a window even for a few notes
     corpus = ranking.statistics(["lantern"])
     start, window = recent_window(4, corpus.expected_matches(["lantern"]), corpus.ids)
     assert window and start > old[-1].pk  # the window holds the three new lanterns only

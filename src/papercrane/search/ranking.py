@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from papercrane.search.backends import DOCUMENTS, TERMS, backend_for
 from papercrane.search.models import SearchTerm
@@ -295,9 +295,7 @@ def rank(
         f"SELECT note_id, score FROM scored ORDER BY {ORDERS[sort]} LIMIT %s"
     )
     params.append(limit)
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in backend_for().query_settings():
-            cursor.execute(statement)
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(note_id, float(score)) for note_id, score in cursor.fetchall()]
 
