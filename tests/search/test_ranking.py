@@ -9,7 +9,7 @@ from django.utils import timezone
 from papercrane.accounts.models import Member
 from papercrane.notes.models import Note
 from papercrane.search import analysis, ranking, services
-from papercrane.search.queries import NoteSearch, lexical
+from papercrane.search.queries import NoteSearch, lexical, search_notes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,8 +84,9 @@ MILLION = ranking.Corpus(
 
 def test_a_rare_term_s_holders_are_all_read_and_the_common_terms_share_the_rest() -> None:
     terms = [_term("common", 100_000), _term("rare", 40), _term("medium", 5_000)]
-    # The rare term's 40 holders leave (600 - 40) / 2 to each of the other two.
-    assert ranking._allotments(terms, MILLION, []) == [280, 200, 280]
+    # The rare term's 40 holders (of its third, 134) leave (400 - 40) / 2 to each other term.
+    assert ranking.TERM_BUDGET == 400
+    assert ranking._allotments(terms, MILLION, []) == [180, 134, 180]
 
 
 def test_single_terms_get_few_candidates_when_notes_holding_all_fill_the_budget() -> None:
@@ -93,8 +94,16 @@ def test_single_terms_get_few_candidates_when_notes_holding_all_fill_the_budget(
     assert ranking._allotments(terms, MILLION, []) == [ranking.MIN_PER_TERM] * 2
     # All terms very common: no one looks for notes holding all, so each keeps its share.
     common = [_term("common", 100_000), _term("common", 100_000)]
-    assert ranking._allotments(common, MILLION, []) == [300, 300]
-    assert ranking._allotments([_term("rare", 40)], MILLION, []) == [300]
+    per_term = ranking.CANDIDATES_PER_TERM
+    assert ranking._allotments(common, MILLION, []) == [per_term, per_term]
+    assert ranking._allotments([_term("rare", 40)], MILLION, []) == [per_term]
+
+
+def test_a_deeper_page_widens_the_candidates_to_what_it_asks_for() -> None:
+    common = [_term("common", 100_000)]
+    assert ranking._allotments(common, MILLION, [], limit=900) == [900]
+    pair = [_term("common", 100_000), _term("usual", 100_000)]
+    assert ranking._allotments(pair, MILLION, [], limit=900) == [900, 900]
 
 
 def test_a_note_holding_every_term_is_found_behind_newer_notes_holding_one(
@@ -111,3 +120,17 @@ def test_a_note_holding_every_term_is_found_behind_newer_notes_holding_one(
     terms = [_term(token, frequency) for token, frequency in corpus.frequencies.items()]
     assert ranking._allotments(terms, corpus, []) == [1, 1]  # one newest holder of each
     assert ids("lantern river", 10)[0] == both.pk
+
+
+def test_pages_beyond_the_first_pages_budget_still_find_every_match(
+    alice: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ranking, "CANDIDATES_PER_TERM", 2)
+    monkeypatch.setattr(ranking, "TERM_BUDGET", 2)
+    notes = publish(alice, [(f"Lantern {i}", "") for i in range(8)])
+    first, _ = search_notes(None, NoteSearch(text="lantern"), limit=3)
+    second, more = search_notes(None, NoteSearch(text="lantern"), offset=3, limit=3)
+    third, last = search_notes(None, NoteSearch(text="lantern"), offset=6, limit=3)
+    shown = [note.pk for note in first + second + third]
+    assert sorted(shown) == sorted(note.pk for note in notes)
+    assert more and not last

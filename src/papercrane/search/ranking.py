@@ -25,10 +25,10 @@ from django.db import connection
 from papercrane.search.backends import DOCUMENTS, TERMS, backend_for
 from papercrane.search.models import SearchTerm
 
-CANDIDATES_PER_TERM = 300
+CANDIDATES_PER_TERM = 200
 # The holders of single terms of a multi-term query considered, all terms together, and the
 # fewest of each term's (a note holding one term can still be the best match).
-TERM_BUDGET = 600
+TERM_BUDGET = 400
 MIN_PER_TERM = 50
 # Intersecting the doclists of terms that are all this common costs more than it finds: the
 # newest holders of each already include notes holding all of them.
@@ -138,28 +138,37 @@ def _with_all_terms(terms: list[WeightedTerm]) -> bool:
     return len(terms) > 1 and min(term.frequency for term in terms) <= ALL_TERMS_MAX_FREQUENCY
 
 
-def _allotments(terms: list[WeightedTerm], corpus: Corpus, required: list[str]) -> list[int]:
+def _per_term(limit: int) -> tuple[int, int]:
+    """The most candidates one term may bring, and what the terms of a query share: the
+    first page's budget, or more when a deeper page asks for more results than that."""
+    return max(CANDIDATES_PER_TERM, limit), max(TERM_BUDGET, 2 * limit)
+
+
+def _allotments(
+    terms: list[WeightedTerm], corpus: Corpus, required: list[str], limit: int = 0
+) -> list[int]:
     """How many of the newest holders of each term to consider: the terms of a query share
     ``TERM_BUDGET`` less what notes holding all of them are expected to take (each, holding
     every term, outranks the holders of one, so it stands in for two), rarest first, so a
     rare term's few holders are all read and what they leave goes to the common terms."""
+    per_term, budget = _per_term(limit)
     if len(terms) < 2:
-        return [CANDIDATES_PER_TERM] * len(terms)
+        return [per_term] * len(terms)
     holding_all = 0.0
     if _with_all_terms(terms):
         holding_all = corpus.expected_matches([term.token for term in terms] + required)
-    left = TERM_BUDGET - 2 * min(holding_all, CANDIDATES_PER_TERM)
+    left = budget - 2 * min(holding_all, per_term)
     limits = [0] * len(terms)
     rarest_first = sorted(range(len(terms)), key=lambda i: terms[i].frequency)
     for position, i in enumerate(rarest_first):
         share = max(left / (len(terms) - position), MIN_PER_TERM)
-        limits[i] = min(math.ceil(share), CANDIDATES_PER_TERM)
+        limits[i] = min(math.ceil(share), per_term)
         left -= min(share, corpus.expected_matches([terms[i].token, *required]))
     return limits
 
 
 def _candidates(
-    terms: list[WeightedTerm], filters: Filters, corpus: Corpus
+    terms: list[WeightedTerm], filters: Filters, corpus: Corpus, limit: int
 ) -> tuple[str, list[Any]]:
     """SQL for the candidate set: one row per note with ``h<i>`` = 1 where the index says
     it holds term ``i``. Knowing that from the index spares scanning every candidate's text
@@ -168,14 +177,15 @@ def _candidates(
     groups: list[tuple[int, list[str], int]] = [
         (i, [term.token], limit)
         for i, (term, limit) in enumerate(
-            zip(terms, _allotments(terms, corpus, filters.required), strict=True)
+            zip(terms, _allotments(terms, corpus, filters.required, limit), strict=True)
         )
     ]
+    per_term, _budget = _per_term(limit)
     if _with_all_terms(terms):
-        groups.append((-1, [term.token for term in terms], CANDIDATES_PER_TERM))  # -1: all
+        groups.append((-1, [term.token for term in terms], per_term))  # -1: all
     if filters.required:
         groups = [(i, [*tokens, *filters.required], limit) for i, tokens, limit in groups] or [
-            (-1, list(filters.required), CANDIDATES_PER_TERM)
+            (-1, list(filters.required), per_term)
         ]
     sources: list[str] = []
     params: list[Any] = []
@@ -266,7 +276,7 @@ def rank(
     Typed text only ever reaches the SQL as parameters; the f-strings below assemble
     column names, constants and computed numbers.
     """
-    candidates, params = _candidates(terms, filters, corpus)
+    candidates, params = _candidates(terms, filters, corpus, limit)
     counts = []
     for i, term in enumerate(terms):
         title = _count("title_terms", params, term.token)
