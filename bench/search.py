@@ -23,7 +23,9 @@ viewer). Query words are chosen from the document frequencies of the built index
 
 Stopwords (which queries drop) are never picked. Each class runs a short warm-up, then
 ``--queries`` timed queries. Prints one JSON line: load and index build time and rate, index
-size, p50/p99 per class and the peak RSS of this process; progress goes to stderr.
+size, p50/p99 per class, the machine's own jitter (a fixed piece of work timed 200 times: a
+busy or shared machine stretches every tail) and the peak RSS of this process; progress goes
+to stderr.
 
     papercrane bench search --notes 20000
     papercrane bench search --notes 1000000
@@ -585,6 +587,22 @@ def explain(sql: str) -> list[str]:
         return [f"{row[0]:>3} {row[1]:>3} {row[3]}" for row in cursor.fetchall()]
 
 
+def machine_jitter(runs: int = 200) -> dict[str, float]:
+    """The same fixed piece of pure-Python work (about 5 ms), timed over and over: how much
+    the machine alone (other processes, a shared host) spreads a latency's tail. A query's
+    p99 cannot be steadier than this."""
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        total = 0
+        for number in range(40_000):
+            total += number * number
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    p50, p99 = statistics.median(timings), _percentile(timings, 0.99)
+    return {"p50_ms": round(p50, 2), "p99_ms": p99, "p99_over_p50": round(p99 / p50, 2)}
+
+
 def time_class(
     make: Callable[[np.random.Generator], str], count: int, seed: int, *, show_plan: bool = False
 ) -> dict[str, Any]:
@@ -687,6 +705,8 @@ def main(argv: list[str]) -> int:
             index = build_index()
         bands, described = pools(words, args.notes)
         makers = query_makers(bands)
+        jitter = machine_jitter()
+        _log(f"machine jitter: {json.dumps(jitter)}")
         classes = {}
         for number, name in enumerate(CLASSES):
             classes[name] = time_class(
@@ -706,6 +726,7 @@ def main(argv: list[str]) -> int:
         "bands": described,
         "classes": classes,
         "worst_p99_ms": max(figures["p99_ms"] for figures in classes.values()),
+        "machine_jitter": jitter,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cores": os.cpu_count(),
         "total_s": round(time.perf_counter() - began, 1),
