@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -20,12 +21,53 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Server:
+    base_url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server and its worker processes."""
+        return sum(_cpu_seconds(pid) for pid in _process_tree(self.pid))
+
+
+def _process_tree(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += children
+        frontier = children
+    return tree
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def running_server(
     *, workers: int = 1, env: dict[str, str] | None = None, fresh: bool = True
 ) -> Iterator[str]:
     """Yield the base URL of a server started like ``make demo`` does, stopped afterwards.
     ``fresh``: in a new data dir; otherwise on the database ``env`` points at."""
+    with served(workers=workers, env=env, fresh=fresh) as server:
+        yield server.base_url
+
+
+@contextlib.contextmanager
+def served(
+    *, workers: int = 1, env: dict[str, str] | None = None, fresh: bool = True
+) -> Iterator[Server]:
+    """``running_server``, yielding the server's address and process (for its CPU time)."""
     papercrane = str(Path(sys.executable).with_name("papercrane"))
     with tempfile.TemporaryDirectory(prefix="papercrane-bench-") as data_dir:
         child_env = {**os.environ, "PAPERCRANE_DATA_DIR": data_dir, **(env or {})}
@@ -52,7 +94,7 @@ def running_server(
         base_url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_healthy(base_url, process)
-            yield base_url
+            yield Server(base_url, process.pid)
         finally:
             process.terminate()
             process.wait(timeout=30)

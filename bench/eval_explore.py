@@ -202,7 +202,7 @@ def pipeline_feeds(
     for row in split.test_rows().tolist():
         user = int(split.users[row])
         page = queries.explore(members[user], limit=K)
-        feeds[user] = [artist_of[note.pk] for note in page.notes]
+        feeds[user] = [artist_of[note_id] for note_id in page.note_ids]
     return feeds
 
 

@@ -11,15 +11,18 @@ costs are measured by their benchmarks.
 
 Then the precomputation runs as the jobs do (trending and fresh snapshots, the co-engagement
 model over the newest interactions, the profiles of the members the load test uses, the
-ranking model), a server is started on the database (``papercrane serve``, one uvicorn
-process per core, no task worker) and ``wrk`` requests ``GET /api/v1/feeds/explore`` as
+ranking model, and those members' ranked Explore, as the profile task stores it), a
+server is started on the database (``papercrane serve``, one uvicorn process per core, no
+task worker) and ``wrk`` requests ``GET /api/v1/feeds/explore`` as
 ``--tokens`` different members with ``--connections`` concurrent connections. Every request
-is a new visit: it ranks afresh and records what it showed.
+is a new visit: it merges the member's stored ranking with what changed since and records
+what it showed.
 
     papercrane bench feed --users 10000 --notes 100000 --interactions 1000000
     papercrane bench feed --users 100000 --notes 1000000 --interactions 10000000 --keep /tmp/feed
 
-Prints one JSON line: load and precompute times, p50/p99 latency and requests per second.
+Prints one JSON line: load and precompute times, p50/p99 latency, requests per second and
+the server's CPU time per request (the figure to compare on a machine shared with others).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from bench._django import throwaway_database
-from bench._server import running_server
+from bench._server import Server, served
 
 TOPICS = 2_000
 FOLLOWS_PER_MEMBER = 20
@@ -82,7 +85,11 @@ def generate(rng: np.random.Generator, users: int, notes: int, interactions: int
     now = timezone.now()
     unusable = make_password(None)
     members = Member.objects.bulk_create(
-        (Member(username=f"feed_{n}", password=unusable, language="en") for n in range(users)),
+        # Members let Explore remember what it showed them, so every request records it.
+        (
+            Member(username=f"feed_{n}", password=unusable, language="en", records_reading=True)
+            for n in range(users)
+        ),
         batch_size=5000,
     )
     member_ids = np.array([m.pk for m in members])
@@ -101,7 +108,7 @@ def generate(rng: np.random.Generator, users: int, notes: int, interactions: int
         (
             int(first_id + i), int(authors[i]), f"Note {i}", "", str(languages[i]), "published",
             "public", "", "", 0, 0, 0, 1, now - dt.timedelta(seconds=float(ages[i])),
-            now, now - dt.timedelta(seconds=float(ages[i])),
+            now, now - dt.timedelta(seconds=float(ages[i])), False, "", "",
         )
         for i in range(notes)
     ]  # fmt: skip
@@ -110,7 +117,8 @@ def generate(rng: np.random.Generator, users: int, notes: int, interactions: int
         [
             "id", "author_id", "title", "body", "language", "status", "visibility",
             "place_name", "place_city", "like_count", "collect_count", "comment_count",
-            "version", "created_at", "updated_at", "published_at",
+            "version", "created_at", "updated_at", "published_at", "language_chosen",
+            "moderation_rule", "moderation_state",
         ],
         rows,
     )  # fmt: skip
@@ -200,6 +208,7 @@ def precompute(sample: list[int]) -> dict[str, float]:
         "neighbours_s": services.refresh_neighbours,
         "profiles_s": lambda: services.refresh_profiles(sample),
         "ranker_s": lambda: services.train_ranker(member_limit=500),
+        "rankings_s": lambda: services.refresh_rankings(sample),
     }
     for name, job in jobs.items():
         started = time.perf_counter()
@@ -238,7 +247,9 @@ end
 """
 
 
-def load_test(base_url: str, tokens: list[str], connections: int, seconds: int) -> dict[str, Any]:
+def load_test(server: Server, tokens: list[str], connections: int, seconds: int) -> dict[str, Any]:
+    """wrk's figures, and the server's CPU time per request (the machine may be shared, so
+    throughput alone says little about the cost)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("bench feed needs wrk (Debian package wrk)")
@@ -247,9 +258,12 @@ def load_test(base_url: str, tokens: list[str], connections: int, seconds: int) 
         token_file.write_text("\n".join(tokens))
         script = Path(folder, "explore.lua")
         script.write_text(WRK_SCRIPT % token_file)
-        command = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base_url]
+        url = server.base_url
+        command = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url]
         subprocess.run([*command[:3], "-d3s", *command[4:]], capture_output=True, check=True)
+        cpu_before = server.cpu_seconds()
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        cpu_s = server.cpu_seconds() - cpu_before
     match = re.search(r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", output)
     if match is None:
         raise RuntimeError(output)
@@ -261,6 +275,7 @@ def load_test(base_url: str, tokens: list[str], connections: int, seconds: int) 
         "p50_ms": float(match[4]),
         "p99_ms": float(match[5]),
         "mean_ms": float(match[6]),
+        "server_cpu_ms_per_request": round(cpu_s * 1000 / max(requests, 1), 2),
         "connections": connections,
     }
 
@@ -310,8 +325,8 @@ def main(argv: list[str]) -> int:
         if os.environ.get("DATABASE_URL"):
             env["DATABASE_URL"] = os.environ["DATABASE_URL"]
         connection.close()
-        with running_server(workers=os.cpu_count() or 1, env=env, fresh=False) as base_url:
-            figures = load_test(base_url, tokens, args.connections, args.seconds)
+        with served(workers=os.cpu_count() or 1, env=env, fresh=False) as server:
+            figures = load_test(server, tokens, args.connections, args.seconds)
     result = {
         "benchmark": "feed",
         "database": vendor,

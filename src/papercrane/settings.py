@@ -34,6 +34,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = env(name)
+    return float(value) if value else default
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
@@ -292,6 +297,10 @@ AVATAR_MAX_BYTES = 5 * 1024 * 1024
 
 # Explore's impressions (what was shown, and reading time) are deleted after this many days.
 FEED_IMPRESSION_DAYS = min(env_int("PAPERCRANE_FEED_IMPRESSION_DAYS", 90), 90)
+# Pages buffer what they showed and each process writes it this often (0: at once).
+FEED_IMPRESSION_FLUSH_SECONDS = env_float("PAPERCRANE_FEED_IMPRESSION_FLUSH_SECONDS", 1.0)
+# Explore's cards (title, cover, counts) are kept this long in each process (0: not kept).
+FEED_CARD_SECONDS = env_float("PAPERCRANE_FEED_CARD_SECONDS", 30.0)
 
 # --- Semantic search ----------------------------------------------------------------------------
 

@@ -111,3 +111,23 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"feed profile of {self.member_id}"
+
+
+class Ranking(models.Model):
+    """A member's Explore, ranked in the background (or by the visit that found none), so a
+    visit only merges in what changed since and filters: ``items``
+    ``[[note_id, author_id, [topic ids], reason kind, because note id, topic id, language], …]``
+    best first, diversity applied. ``engagement_ids`` are the newest like, collect and comment
+    ids when it was computed (engagement past them makes the next visit rank afresh);
+    ``model_version`` the ranking model's."""
+
+    member = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    items = models.JSONField(default=list)
+    engagement_ids = models.JSONField(default=list)
+    model_version = models.FloatField(default=0.0)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"explore ranking of {self.member_id}"

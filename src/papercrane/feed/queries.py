@@ -14,7 +14,15 @@ Explore for a signed-in member with personalization on:
 
 Logged-out visitors and members who turned personalization off get trending and fresh notes,
 with nothing about them read or used. Each card says why it is there (``Reason``).
-The ranked list of a visit is kept in the cache, so paging through it is stable.
+
+Ranking costs tens of milliseconds, so it is done ahead: a member's ranked Explore is stored
+(``Ranking``, by a task or by the visit that found none) and a visit only merges into it what
+changed since, read in one query (``changes_since``): new notes of followed creators first,
+then the rest with what the member engaged with, hid, blocked or muted dropped, and "fewer
+like this" and notes already seen moved down. Engagement since the ranking makes the visit
+rank afresh, so Explore adapts at the next page. Explore without personalization is the same
+for every reader of a language and is ranked once per process a minute.
+The list of a visit is kept in the cache, so paging through it is stable.
 """
 
 from __future__ import annotations
@@ -26,20 +34,29 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.core import signing
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from papercrane.accounts.models import Follow, Member
+from papercrane.accounts.models import Block, Follow, Member, Mute
 from papercrane.accounts.queries import muted_ids, signed_in
 from papercrane.engagement.models import Collect, Comment, Like
-from papercrane.feed import learning
-from papercrane.feed.models import ChosenTopic, Feedback, Impression, Neighbours, Profile, Snapshot
+from papercrane.feed import learning, shown
+from papercrane.feed.models import (
+    ChosenTopic,
+    Feedback,
+    Impression,
+    Neighbours,
+    Profile,
+    Ranking,
+    Snapshot,
+)
 from papercrane.ids import parse_id
 from papercrane.language import detection
 from papercrane.notes import queries as note_queries
@@ -68,6 +85,10 @@ SUPPORTED_LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 # language): what the bridge share draws on first.
 SIMILAR_FROM = 20
 SIMILAR_CANDIDATES = 200
+RANKING_REFRESH_SECONDS = 600  # a stored ranking this old is served and recomputed by a task
+RANKING_MAX_SECONDS = 3600  # one older than this is not served: the visit ranks afresh
+NEW_FOLLOWED = 20  # notes of followed creators newer than the ranking, merged in first
+GENERIC_MEMO_SECONDS = 60
 
 TRENDING = "trending"
 FRESH = "fresh"
@@ -107,6 +128,27 @@ class Ranked:
     other_language: bool
     candidate: Candidate
     facts: NoteFacts
+
+
+class Item(NamedTuple):
+    """A card of a ranked Explore: the note, what merging needs of it, and why it is there
+    (``Reason``'s fields). A tuple: a stored ranking is read back as hundreds of them."""
+
+    note_id: int
+    author_id: int
+    topics: list[int]
+    kind: str
+    because: int | None = None
+    topic: str = ""
+    language: str = ""
+
+    @classmethod
+    def of(cls, note_id: int, author_id: int, topics: list[int], reason: Reason) -> Item:
+        return cls(note_id, author_id, topics, reason.kind, reason.note_id, reason.topic,
+                   reason.language)  # fmt: skip
+
+    def reason(self) -> Reason:
+        return Reason(self.kind, self.because, "", self.topic, self.language)
 
 
 # --- What a member did -----------------------------------------------------------------------
@@ -304,6 +346,7 @@ def _context(viewer: Member | None) -> Context:
             member=viewer, day__gte=timezone.now().date() - timedelta(days=SEEN_DAYS)
         ).values_list("note_id", flat=True)
     )
+    seen |= shown.pending_for(viewer.pk)
     context = Context(viewer, personal=personalized(viewer), language=viewer.language)
     context.excluded, context.seen = hidden, seen
     if not context.personal:
@@ -462,8 +505,6 @@ def candidate_facts(
 
 def _hidden_authors(viewer: Member | None) -> set[int]:
     """Authors whose notes the viewer must not be shown: blocked either way, muted, self."""
-    from papercrane.accounts.models import Block, Mute
-
     if viewer is None:
         return set()
     blocks = Block.objects.filter(Q(blocker=viewer) | Q(blocked=viewer))
@@ -672,8 +713,8 @@ def rerank(ranked: list[Ranked], depth: int = FEED_DEPTH) -> list[Ranked]:
     while remaining and len(chosen) < depth:
         recent_authors = {r.author_id for r in chosen[len(chosen) - AUTHOR_WINDOW + 1 :]}
         recent_topics: dict[int, int] = defaultdict(int)
-        for shown in chosen[len(chosen) - TOPIC_WINDOW :]:
-            for topic in shown.topics:
+        for card in chosen[len(chosen) - TOPIC_WINDOW :]:
+            for topic in card.topics:
                 recent_topics[topic] += 1
         need = _needed_share(chosen, remaining)
         best_index, best_score = 0, -math.inf
@@ -704,14 +745,219 @@ def _needed_share(chosen: list[Ranked], remaining: list[Ranked]) -> Any:
     return None
 
 
-def ranked_explore(viewer: Member | None) -> list[tuple[int, Reason]]:
-    """A visit's Explore, best first (``FEED_DEPTH`` cards at most), with the reasons."""
+def _ranked_items(
+    viewer: Member | None, context: Context, candidates: dict[int, Candidate]
+) -> list[Item]:
+    chosen = rerank(rank_candidates(viewer, context, candidates))
+    return [
+        Item.of(r.note_id, r.author_id, r.topics, _reason(r.candidate, r.facts, context))
+        for r in chosen
+    ]
+
+
+def ranked_explore(viewer: Member | None) -> list[Item]:
+    """A visit's Explore ranked afresh, best first (``FEED_DEPTH`` cards at most)."""
     viewer = signed_in(viewer)
     context = _context(viewer)
     candidates = _personal_candidates(context) if context.personal else {}
     _global_candidates(context, candidates)
-    chosen = rerank(rank_candidates(viewer, context, candidates))
-    return [(r.note_id, _reason(r.candidate, r.facts, context)) for r in chosen]
+    return _ranked_items(viewer, context, candidates)
+
+
+_generic: dict[str, tuple[float, tuple[Any, ...], list[Item]]] = {}
+
+
+def generic_explore(language: str) -> list[Item]:
+    """Explore without personalization (trending and fresh notes, nothing about the reader)
+    for readers of ``language``: the same for all of them, so ranked once per process and
+    minute, or when the snapshots change. Members' own filters are merged in afterwards."""
+    versions = tuple(snapshot(name).get("version") for name in (TRENDING, FRESH))
+    now = time.monotonic()
+    memo = _generic.get(language)
+    if memo is not None and memo[1] == versions and now - memo[0] < GENERIC_MEMO_SECONDS:
+        return memo[2]
+    context = Context(None, personal=False, language=language)
+    candidates: dict[int, Candidate] = {}
+    _global_candidates(context, candidates)
+    items = _ranked_items(None, context, candidates)
+    _generic[language] = (now, versions, items)
+    return items
+
+
+# --- Stored rankings and what changed since ---------------------------------------------------
+
+
+@dataclass
+class StoredRanking:
+    items: list[Item]
+    engagement_ids: list[int]  # the newest like, collect and comment ids when it was computed
+    model_version: float
+    computed_at: datetime
+
+    def age(self) -> float:
+        return (timezone.now() - self.computed_at).total_seconds()
+
+    def due(self) -> bool:
+        """Old enough, or from an older ranking model: recompute it in the background."""
+        model = snapshot(RANKER).get("version", 0.0)
+        return self.age() > RANKING_REFRESH_SECONDS or self.model_version != model
+
+
+def stored_ranking(member: Member) -> StoredRanking | None:
+    row = (
+        Ranking.objects.filter(member_id=member.pk)
+        .values_list("items", "engagement_ids", "model_version", "computed_at")
+        .first()
+    )
+    if row is None:
+        return None
+    items, engagement_ids, model_version, computed_at = row
+    return StoredRanking(list(map(Item._make, items)), engagement_ids, model_version, computed_at)
+
+
+def rank_for_storage(member: Member) -> StoredRanking:
+    """The member's Explore ranked now, with what a later visit needs to merge into it."""
+    computed_at = timezone.now()  # before ranking: what happens meanwhile counts as newer
+    engagement_ids = [
+        model.objects.aggregate(newest=Max("pk"))["newest"] or 0
+        for model in (Like, Collect, Comment)
+    ]
+    version = snapshot(RANKER).get("version", 0.0)
+    return StoredRanking(ranked_explore(member), engagement_ids, version, computed_at)
+
+
+@dataclass
+class Changes:
+    """What a stored ranking must be corrected by: the member's filters as they are now, and
+    what happened since it was computed."""
+
+    hidden_authors: set[int] = field(default_factory=set)  # blocked either way, muted, self
+    not_interested: set[int] = field(default_factory=set)
+    fewer_topics: set[int] = field(default_factory=set)
+    fewer_authors: set[int] = field(default_factory=set)
+    seen: set[int] = field(default_factory=set)
+    engaged: set[int] = field(default_factory=set)  # since the ranking
+    followed: list[Item] = field(default_factory=list)  # followed creators' newer notes
+
+
+# One round trip for everything ``Changes`` holds (a visit's cost is mostly its queries);
+# table names come from the models, values are parameters.
+_FILTERS_SQL = """
+SELECT 'hidden', blocked_id, 0 FROM {block} WHERE blocker_id = %s
+UNION ALL SELECT 'hidden', blocker_id, 0 FROM {block} WHERE blocked_id = %s
+UNION ALL SELECT 'hidden', muted_id, 0 FROM {mute} WHERE muter_id = %s
+UNION ALL SELECT kind, target_id, 0 FROM {feedback} WHERE member_id = %s
+UNION ALL SELECT 'seen', note_id, 0 FROM {impression} WHERE member_id = %s AND day >= %s"""
+_SINCE_SQL = """
+UNION ALL SELECT 'engaged', note_id, 0 FROM {like} WHERE member_id = %s AND id > %s
+UNION ALL SELECT 'engaged', note_id, 0 FROM {collect} WHERE member_id = %s AND id > %s
+UNION ALL SELECT 'engaged', note_id, 0 FROM {comment} WHERE author_id = %s AND id > %s
+UNION ALL SELECT 'followed', id, author_id FROM (
+  SELECT n.id, n.author_id FROM {note} n JOIN {follow} f ON f.followee_id = n.author_id
+  WHERE f.follower_id = %s AND n.status = %s AND n.published_at > %s
+  ORDER BY n.published_at DESC LIMIT {newest}
+) newer"""
+
+
+@functools.cache
+def _changes_sql(since: bool) -> str:
+    """``since``: with the engagement and followed creators' notes newer than a ranking."""
+    models = (Block, Mute, Feedback, Impression, Like, Collect, Comment, Note, Follow)
+    tables = {model.__name__.lower(): model._meta.db_table for model in models}
+    sql = _FILTERS_SQL + (_SINCE_SQL if since else "")
+    return sql.format(newest=NEW_FOLLOWED, **tables)
+
+
+def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
+    """The member's filters now; with ``ranking``, also their engagement since it and the
+    notes followed creators published since (which a visit shows within seconds)."""
+    pk = member.pk
+    seen_from = connection.ops.adapt_datefield_value(
+        timezone.now().date() - timedelta(days=SEEN_DAYS)
+    )
+    params: list[Any] = [pk, pk, pk, pk, pk, seen_from]
+    if ranking is not None:
+        like, collect, comment = ranking.engagement_ids
+        published = connection.ops.adapt_datetimefield_value(ranking.computed_at)
+        params += [pk, like, pk, collect, pk, comment, pk, Note.Status.PUBLISHED, published]
+    with connection.cursor() as cursor:
+        cursor.execute(_changes_sql(ranking is not None), params)
+        rows = cursor.fetchall()
+    changes = Changes(hidden_authors={pk}, seen=shown.pending_for(pk))
+    into = {
+        "hidden": changes.hidden_authors,
+        Feedback.Kind.NOTE: changes.not_interested,
+        Feedback.Kind.TOPIC: changes.fewer_topics,
+        Feedback.Kind.AUTHOR: changes.fewer_authors,
+        "seen": changes.seen,
+        "engaged": changes.engaged,
+    }
+    followed = {}
+    for kind, target, author in rows:
+        if kind == "followed":
+            followed[target] = author
+        else:
+            into[kind].add(target)
+    topics = topics_of(list(followed)) if followed else {}
+    changes.followed = [
+        Item(note_id, followed[note_id], topics.get(note_id, []), "following")
+        for note_id in sorted(followed, reverse=True)  # newest first
+    ]
+    return changes
+
+
+def merged(items: list[Item], changes: Changes, *, personal: bool) -> list[Item]:
+    """A stored ranking as of now: followed creators' newer notes first, then the ranking,
+    without what the member engaged with, hid or must not see; "fewer like this" (for a
+    personalized Explore) and then what was already seen move down, in their order."""
+    dropped = changes.not_interested | changes.engaged
+    listed = {item.note_id for item in items}
+    groups: list[list[Item]] = [[], [], [], []]
+    for item in [*(i for i in changes.followed if i.note_id not in listed), *items]:
+        if item.note_id in dropped or item.author_id in changes.hidden_authors:
+            continue
+        fewer = personal and (
+            item.author_id in changes.fewer_authors
+            or not changes.fewer_topics.isdisjoint(item.topics)
+        )
+        groups[2 * (item.note_id in changes.seen) + fewer].append(item)
+    return spaced([item for group in groups for item in group])
+
+
+def spaced(items: list[Item], window: int = AUTHOR_WINDOW) -> list[Item]:
+    """No author twice within ``window`` cards, a card moving down only as far as it must:
+    dropping and moving cards can bring two of an author's together."""
+    out: list[Item] = []
+    waiting: list[Item] = []
+    for item in items:
+        if not waiting and item.author_id not in {c.author_id for c in out[-window + 1 :]}:
+            out.append(item)  # the usual case: nothing held back, and it fits
+            continue
+        waiting.append(item)
+        while waiting:
+            recent = {card.author_id for card in out[-window + 1 :]}
+            index = next((i for i, w in enumerate(waiting) if w.author_id not in recent), None)
+            if index is None:
+                break
+            out.append(waiting.pop(index))
+    return out + waiting
+
+
+def visit_items(viewer: Member | None) -> tuple[list[Item], StoredRanking | None, bool]:
+    """A new visit's cards, best first; the ranking computed for it (for the caller to
+    store), if it had to rank; whether the stored ranking it used is due for a refresh."""
+    if viewer is None:
+        return generic_explore(""), None, False
+    if not personalized(viewer):
+        general = generic_explore(viewer.language)
+        return merged(general, changes_since(viewer, None), personal=False), None, False
+    ranking = stored_ranking(viewer)
+    if ranking is not None and ranking.age() < RANKING_MAX_SECONDS:
+        changes = changes_since(viewer, ranking)
+        if not changes.engaged:  # engagement since: rank afresh, so Explore adapts at once
+            return merged(ranking.items, changes, personal=True), None, ranking.due()
+    fresh = rank_for_storage(viewer)
+    return fresh.items, fresh, False
 
 
 # --- Pages and cursors -------------------------------------------------------------------------
@@ -721,9 +967,11 @@ _SALT = "papercrane.feed"
 
 @dataclass
 class Page:
-    notes: list[Note]
+    note_ids: list[int]  # visible to the viewer now, in order (``cards`` reads them)
     reasons: dict[int, Reason]
     next_cursor: str | None
+    ranked: StoredRanking | None = None  # ranked afresh for this visit: to be stored
+    due: bool = False  # the stored ranking used is due for its background refresh
 
 
 class InvalidCursor(ValueError):
@@ -731,8 +979,8 @@ class InvalidCursor(ValueError):
 
 
 def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20) -> Page:
-    """One page of Explore. The first page ranks afresh and keeps the list for the visit;
-    ``cursor`` pages through that list (or, if it expired, a new one without the notes
+    """One page of Explore. The first page starts a visit (``visit_items``) and keeps its
+    list; ``cursor`` pages through that list (or, if it expired, a new one without the notes
     already shown)."""
     viewer = signed_in(viewer)
     limit = max(1, min(limit, 100))
@@ -741,25 +989,34 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     version = cache.get(f"feed:version:{member_id}", 0)
     key = f"feed:visit:{member_id}:{version}:{token}"
     stored = cache.get(key) if cursor else None
+    ranked, due = None, False
     if stored is None:
-        stored = [(note_id, _reason_tuple(reason)) for note_id, reason in ranked_explore(viewer)]
+        items, ranked, due = visit_items(viewer)
+        stored = [(item.note_id, _reason_tuple(item.reason())) for item in items]
         if cursor:  # the visit expired: continue with a fresh list
             offset = 0
         cache.set(key, stored, SESSION_SECONDS)
     window = stored[offset : offset + limit]
     ids = [note_id for note_id, _reason in window]
-    visible = (
+    visible = set(
         note_queries.visible_notes(viewer)
         .filter(pk__in=ids, status=Note.Status.PUBLISHED)
         .exclude(moderation_state__in=UNDISCOVERABLE_STATES)
+        .values_list("pk", flat=True)
     )
-    notes = {n.pk: n for n in note_queries.for_cards(visible)}
-    reasons = {note_id: Reason(*reason) for note_id, reason in window}
-    page = [notes[note_id] for note_id in ids if note_id in notes]
+    page = [note_id for note_id in ids if note_id in visible]
+    reasons = {note_id: Reason(*reason) for note_id, reason in window if note_id in visible}
     _fill_titles(reasons)
     more = offset + limit < len(stored)
     next_cursor = signing.dumps([token, offset + limit], salt=_SALT) if more else None
-    return Page(page, reasons, next_cursor)
+    return Page(page, reasons, next_cursor, ranked, due)
+
+
+def cards(note_ids: list[int]) -> list[Note]:
+    """The notes of a page, in its order, with what a card renders (visibility is the
+    page's to check: ``explore`` did)."""
+    notes = note_queries.for_cards(Note.objects.filter(pk__in=note_ids)).in_bulk()
+    return [notes[note_id] for note_id in note_ids if note_id in notes]
 
 
 def _reason_tuple(reason: Reason) -> tuple[Any, ...]:

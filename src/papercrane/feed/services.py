@@ -8,6 +8,7 @@ enqueues its refresh (once, guarded by the cache), so no separate scheduler is n
 
 from __future__ import annotations
 
+import atexit
 import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -17,14 +18,23 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
 from papercrane.accounts.models import Member
+from papercrane.accounts.queries import signed_in
 from papercrane.engagement.models import Collect, Comment, Like
-from papercrane.feed import learning, queries
-from papercrane.feed.models import ChosenTopic, Feedback, Impression, Neighbours, Profile, Snapshot
+from papercrane.feed import learning, queries, shown
+from papercrane.feed.models import (
+    ChosenTopic,
+    Feedback,
+    Impression,
+    Neighbours,
+    Profile,
+    Ranking,
+    Snapshot,
+)
 from papercrane.notes.models import Note, Topic, Visibility
 
 TRENDING_DAYS = 30
@@ -83,6 +93,7 @@ def choose_topics(*, member: Member, topic_ids: list[int]) -> list[int]:
             [ChosenTopic(member=member, topic_id=topic_id) for topic_id in wanted],
             ignore_conflicts=True,
         )
+    Ranking.objects.filter(member=member).delete()  # it started from the old topics
     forget_visits(member)
     return wanted
 
@@ -93,6 +104,7 @@ def set_personalized(*, member: Member, personalized: bool) -> None:
     member.feed_personalized = personalized
     if not personalized:
         Profile.objects.filter(member=member).delete()
+        Ranking.objects.filter(member=member).delete()
     forget_visits(member)
 
 
@@ -102,22 +114,66 @@ def set_records_reading(*, member: Member, records: bool) -> None:
     Member.objects.filter(pk=member.pk).update(records_reading=records)
     member.records_reading = records
     if not records:
+        shown.drop(member.pk)
         Impression.objects.filter(member=member).delete()
+        Ranking.objects.filter(member=member).delete()  # ordered by what was shown
     forget_visits(member)
 
 
 def record_shown(*, member: Member, note_ids: list[int]) -> None:
     """Count the notes a page showed (so they are not shown again for ``SEEN_DAYS``), if the
-    member lets Explore remember what they read."""
+    member lets Explore remember what they read. Buffered in the process and written within
+    ``FEED_IMPRESSION_FLUSH_SECONDS`` (at once when that is 0), so a page costs no write;
+    the next visit already counts them as seen."""
     if not note_ids or not member.records_reading:
         return
-    day = timezone.now().date()
-    Impression.objects.bulk_create(
-        [Impression(member=member, note_id=note_id, day=day, shown=1) for note_id in note_ids],
-        update_conflicts=True,
-        unique_fields=["member", "note", "day"],
-        update_fields=["shown"],
+    shown.add(member.pk, note_ids, timezone.now().date())
+    delay = settings.FEED_IMPRESSION_FLUSH_SECONDS
+    if delay <= 0:
+        flush_impressions()
+    else:
+        shown.flush_later(delay, _flush_in_thread)
+
+
+def flush_impressions() -> int:
+    """Write the impressions buffered in this process, in one statement: counts added to
+    the day's row, for members who still let Explore remember and notes that still exist."""
+    pending = shown.take()
+    rows = [
+        (day, count, member_id, note_id)
+        for member_id, notes in pending.items()
+        for (note_id, day), count in notes.items()
+    ]
+    if not rows:
+        return 0
+    impression, member, note = (m._meta.db_table for m in (Impression, Member, Note))
+    # Portable upsert (SQLite and PostgreSQL alike); the WHERE also resolves SQLite's
+    # INSERT … SELECT … ON CONFLICT ambiguity.
+    sql = (
+        f"INSERT INTO {impression} (member_id, note_id, day, shown, dwell_ms) "  # noqa: S608
+        f"SELECT m.id, n.id, %s, %s, 0 FROM {member} m, {note} n "
+        "WHERE m.id = %s AND m.records_reading AND n.id = %s "
+        "ON CONFLICT (member_id, note_id, day) "
+        f"DO UPDATE SET shown = {impression}.shown + excluded.shown"
     )
+    adapt = connection.ops.adapt_datefield_value
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, [(adapt(day), *rest) for day, *rest in rows])
+    except DatabaseError:
+        shown.restore(pending)  # kept for the next flush, not lost
+        raise
+    return len(rows)
+
+
+def _flush_in_thread() -> None:
+    try:
+        flush_impressions()
+    finally:
+        connections.close_all()  # this thread's connections: it ends here
+
+
+atexit.register(flush_impressions)
 
 
 def record_dwell(*, member: Member, note_id: int, dwell_ms: int) -> None:
@@ -310,6 +366,57 @@ def refresh_profiles(member_ids: list[int] | None = None) -> int:
     return len(member_ids)
 
 
+def save_ranking(*, member: Member, ranking: queries.StoredRanking) -> None:
+    """Store a member's ranked Explore, for their next visits to merge into."""
+    if not member.feed_personalized:
+        return
+    Ranking.objects.update_or_create(
+        member_id=member.pk,
+        defaults={
+            "items": ranking.items,
+            "engagement_ids": ranking.engagement_ids,
+            "model_version": ranking.model_version,
+            "computed_at": ranking.computed_at,
+        },
+    )
+
+
+def refresh_ranking(member_id: int) -> None:
+    """Rank a member's Explore ahead of their next visit (none when personalization is off)."""
+    member = Member.objects.filter(pk=member_id, is_active=True).first()
+    if member is None or not member.feed_personalized:
+        Ranking.objects.filter(member_id=member_id).delete()
+        return
+    save_ranking(member=member, ranking=queries.rank_for_storage(member))
+
+
+def refresh_rankings(member_ids: list[int]) -> int:
+    for member_id in member_ids:
+        refresh_ranking(member_id)
+    return len(member_ids)
+
+
+def explore_page(
+    viewer: Member | None, *, cursor: str | None = None, limit: int = 20
+) -> queries.Page:
+    """A page of Explore as a visit sees it (web and API alike): the page itself, plus the
+    bookkeeping around it: the periodic jobs kept running, the ranking stored when the visit
+    had to rank (and the member's profile and ranking then recomputed in the background, as
+    when the stored ranking is due), and what was shown recorded. A visit served from a
+    fresh stored ranking writes nothing. Raises ``queries.InvalidCursor``."""
+    viewer = signed_in(viewer)
+    refresh_if_stale()
+    page = queries.explore(viewer, cursor=cursor, limit=limit)
+    if viewer is not None:
+        if page.ranked is not None:
+            save_ranking(member=viewer, ranking=page.ranked)
+            keep_profile_fresh(viewer)
+        elif page.due:
+            keep_profile_fresh(viewer, ranking_due=True)
+        record_shown(member=viewer, note_ids=page.note_ids)
+    return page
+
+
 # --- The ranking model --------------------------------------------------------------------------
 
 
@@ -426,15 +533,18 @@ def train() -> dict[str, float]:
     return timings
 
 
-def keep_profile_fresh(member: Member | None) -> None:
-    """Recompute a visiting member's profile in the background, at most once per
-    ``PROFILE_PERIOD``: requests fold in only what is newer than it, so the more current it
-    is, the less a request reads."""
+def keep_profile_fresh(member: Member | None, *, ranking_due: bool = False) -> None:
+    """Recompute a visiting member's profile and ranking in the background, at most once
+    per ``PROFILE_PERIOD`` (requests fold in only what is newer than it, so the more current
+    it is, the less a request reads), or sooner when the stored ranking is due."""
     if member is None or not member.feed_personalized:
         return
     from papercrane.feed import tasks
 
-    if cache.add(f"feed:profile-job:{member.pk}", 1, PROFILE_PERIOD):
+    key, period = f"feed:profile-job:{member.pk}", PROFILE_PERIOD
+    if ranking_due:
+        key, period = f"feed:ranking-job:{member.pk}", queries.RANKING_REFRESH_SECONDS
+    if cache.add(key, 1, period):
         member_id = member.pk
         transaction.on_commit(lambda: tasks.refresh_profile.enqueue(member_id), robust=True)
 

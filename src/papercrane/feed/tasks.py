@@ -22,4 +22,6 @@ def train_model() -> None:
 
 @task()
 def refresh_profile(member_id: int) -> None:
+    """The member's profile, then the ranking their next visits merge into."""
     services.refresh_profile(member_id)
+    services.refresh_ranking(member_id)

@@ -26,20 +26,18 @@ GRID = 60  # newest notes on the Following and Nearby pages
 
 def explore(request: HttpRequest) -> HttpResponse:
     viewer = request.user if request.user.is_authenticated else None
-    services.refresh_if_stale()
-    services.keep_profile_fresh(viewer)
+    cursor = request.GET.get("cursor") or None
     try:
-        page = queries.explore(viewer, cursor=request.GET.get("cursor") or None, limit=PAGE)
+        page = services.explore_page(viewer, cursor=cursor, limit=PAGE)
     except queries.InvalidCursor:
         return redirect("web:home")
-    if viewer is not None:
-        services.record_shown(member=viewer, note_ids=[note.pk for note in page.notes])
-    for note in page.notes:
+    notes = queries.cards(page.note_ids)
+    for note in notes:
         reason = page.reasons.get(note.pk)
         note.why = reason  # type: ignore[attr-defined]
         note.why_text = reasons.text(reason) if reason else ""  # type: ignore[attr-defined]
     context: dict[str, Any] = {
-        "notes": page.notes,
+        "notes": notes,
         "next_cursor": page.next_cursor,
         "onboarding": queries.needs_onboarding(viewer),
         "personal": queries.personalized(viewer),

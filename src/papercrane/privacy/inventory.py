@@ -186,6 +186,7 @@ CATEGORIES: tuple[Category, ...] = (
             Holder("feed.Feedback", ("member",)),
             Holder("feed.Impression", ("member",)),
             Holder("feed.Profile", ("member",), exported=False),
+            Holder("feed.Ranking", ("member",), exported=False),
         ),
     ),
     Category(

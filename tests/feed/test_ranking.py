@@ -1,0 +1,194 @@
+"""A member's stored Explore ranking: visits merge into it what changed since, at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from papercrane.accounts import services as accounts
+from papercrane.accounts.models import Member
+from papercrane.engagement import services as engagement
+from papercrane.feed import queries, services
+from papercrane.feed.models import Impression, Ranking
+from papercrane.notes.models import Note, Visibility
+from tests.helpers import ApiClient
+
+pytestmark = pytest.mark.django_db
+
+
+def explore(client: ApiClient, **params: Any) -> list[dict[str, Any]]:
+    response = client.get("/feeds/explore", data=params)
+    assert response.status_code == 200, response.content
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def ids(items: list[dict[str, Any]]) -> list[str]:
+    return [item["id"] for item in items]
+
+
+def computed_at(member: Member) -> Any:
+    return Ranking.objects.get(member=member).computed_at
+
+
+def test_a_visit_is_served_from_the_stored_ranking(
+    alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
+) -> None:
+    engagement.like_note(member=alice, note=library["trail"])
+    client = as_member(alice)
+    first = explore(client)  # no ranking yet: this visit ranks and stores it
+    stored = Ranking.objects.get(member=alice)
+    assert [row[0] for row in stored.items][:2] == [int(i) for i in ids(first)[:2]]
+    # What the next visit serves is the stored list, whatever ranking would say now.
+    lonely = library["lonely"]
+    stored.items = [[lonely.pk, lonely.author_id, [], "trending", None, "", ""]]
+    stored.save()
+    Impression.objects.all().delete()
+    assert ids(explore(client)) == [str(lonely.pk)]
+    assert computed_at(alice) == stored.computed_at
+
+
+def test_engagement_since_the_ranking_makes_the_next_visit_rank_afresh(
+    alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
+) -> None:
+    services.refresh_ranking(alice.pk)
+    before = computed_at(alice)
+    engagement.like_note(member=alice, note=library["noodles"])
+    items = explore(as_member(alice), limit=1)
+    assert ids(items) == [str(library["dumplings"].pk)]
+    assert items[0]["why"]["kind"] == "liked"
+    assert computed_at(alice) > before
+
+
+def test_feedback_applies_to_the_stored_ranking_at_once(
+    alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
+) -> None:
+    engagement.like_note(member=alice, note=library["trail"])
+    services.refresh_ranking(alice.pk)
+    before = computed_at(alice)
+    client = as_member(alice)
+    client.post("/feeds/feedback", {"kind": "note", "target": str(library["boots"].pk)})
+    client.post("/feeds/feedback", {"kind": "topic", "target": "#camping"})
+    Impression.objects.all().delete()
+    shown = ids(explore(client))
+    assert str(library["boots"].pk) not in shown
+    assert shown.index(str(library["tent"].pk)) > shown.index(str(library["noodles"].pk))
+    assert computed_at(alice) == before  # merged, not ranked again
+
+
+def test_a_followed_creators_new_note_shows_on_the_next_visit(
+    alice: Member,
+    as_member: Callable[[Member], ApiClient],
+    library: dict[str, Note],
+    post: Callable[..., Note],
+) -> None:
+    cook = Member.objects.get(username="cook")
+    accounts.follow(member=alice, target=cook)
+    services.refresh_ranking(alice.pk)
+    fresh = post(cook, "Just out of the steamer", topics=["cooking"])
+    items = explore(as_member(alice))
+    assert items[0]["id"] == str(fresh.pk)
+    assert items[0]["why"]["kind"] == "following"
+    assert items[0]["reason"] == "From someone you follow"
+
+
+def test_blocks_mutes_visibility_and_moderation_apply_to_the_stored_ranking(
+    alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
+) -> None:
+    services.refresh_ranking(alice.pk)
+    client = as_member(alice)
+    everything = set(ids(explore(client)))
+    assert {str(library[name].pk) for name in ("trail", "tent", "noodles")} <= everything
+    hiker, camper = Member.objects.get(username="hiker"), Member.objects.get(username="camper")
+    accounts.block(member=hiker, target=alice)  # blocked by the author: hidden both ways
+    accounts.mute(member=alice, target=camper)
+    Note.objects.filter(pk=library["noodles"].pk).update(moderation_state="removed")
+    Note.objects.filter(pk=library["dumplings"].pk).update(visibility=Visibility.PRIVATE)
+    shown = set(ids(explore(client)))
+    gone = {str(library[name].pk) for name in ("trail", "boots", "tent", "noodles", "dumplings")}
+    assert shown and not shown & gone
+
+
+def test_personalization_off_drops_the_ranking_and_serves_the_general_explore(
+    alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
+) -> None:
+    services.refresh_ranking(alice.pk)
+    client = as_member(alice)
+    client.patch("/accounts/me", {"feed_personalized": False})
+    assert not Ranking.objects.filter(member=alice).exists()
+    kinds = {item["why"]["kind"] for item in explore(client)}
+    assert kinds <= {"trending", "new_creator", "language"}
+    assert not Ranking.objects.filter(member=alice).exists()
+    services.refresh_ranking(alice.pk)
+    assert not Ranking.objects.filter(member=alice).exists()
+
+
+def test_a_stored_ranking_past_its_refresh_is_served_and_recomputed_by_a_task(
+    alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
+) -> None:
+    services.refresh_ranking(alice.pk)
+    old = Ranking.objects.get(member=alice)
+    Ranking.objects.filter(member=alice).update(
+        computed_at=old.computed_at.replace(year=old.computed_at.year - 1)
+    )
+    explore(as_member(alice))  # too old to serve: ranked afresh
+    assert computed_at(alice) > old.computed_at
+    ranking = queries.stored_ranking(alice)
+    assert ranking is not None and not ranking.due()
+
+
+def test_impressions_are_buffered_and_still_count_as_seen(
+    alice: Member,
+    bob: Member,
+    as_member: Callable[[Member], ApiClient],
+    post: Callable[..., Note],
+    settings: Any,
+) -> None:
+    settings.FEED_IMPRESSION_FLUSH_SECONDS = 3600  # written only when flushed below
+    for n in range(8):
+        post(bob if n % 2 else Member.objects.create(username=f"maker{n}"), f"Card {n}")
+    services.refresh_snapshots()
+    client = as_member(alice)
+    first = ids(explore(client, limit=3))
+    assert Impression.objects.count() == 0  # nothing written during the requests
+    again = ids(explore(client))
+    assert not set(again[:3]) & set(first)  # yet what was shown comes last
+    assert services.flush_impressions() == len(set(first) | set(again))
+    rows = dict(Impression.objects.values_list("note_id", "shown"))
+    assert rows[int(first[0])] == 2 and len(rows) == len(set(first) | set(again))
+    assert services.flush_impressions() == 0
+
+
+def test_buffered_impressions_of_a_member_who_stopped_the_record_are_not_written(
+    alice: Member, bob: Member, post: Callable[..., Note], settings: Any
+) -> None:
+    settings.FEED_IMPRESSION_FLUSH_SECONDS = 3600
+    note = post(bob, "Seen once")
+    services.record_shown(member=alice, note_ids=[note.pk])
+    services.set_records_reading(member=alice, records=False)
+    services.record_shown(member=bob, note_ids=[note.pk])  # bob does not record: nothing
+    services.flush_impressions()
+    assert Impression.objects.count() == 0
+    accounts.update_profile(member=alice, records_reading=True)
+    services.record_shown(member=alice, note_ids=[note.pk])
+    Member.objects.filter(pk=alice.pk).update(records_reading=False)  # turned off elsewhere
+    services.flush_impressions()
+    assert Impression.objects.count() == 0
+
+
+def test_cards_kept_in_memory_still_vanish_at_once_when_hidden(
+    alice: Member,
+    bob: Member,
+    as_member: Callable[[Member], ApiClient],
+    post: Callable[..., Note],
+    settings: Any,
+) -> None:
+    settings.FEED_CARD_SECONDS = 60
+    note = post(bob, "Soon removed")
+    services.refresh_snapshots()
+    client = as_member(alice)
+    assert str(note.pk) in ids(explore(client))
+    Note.objects.filter(pk=note.pk).update(moderation_state="removed")
+    assert str(note.pk) not in ids(explore(client))
