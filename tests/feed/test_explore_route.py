@@ -22,7 +22,12 @@ from papercrane.accounts.services import issue_token, revoke_token
 from papercrane.engagement import services as engagement
 from papercrane.feed.api import ExploreCardOut, ExplorePage
 from papercrane.notes.models import Note
-from tests.live.test_two_processes import _database_env, _free_port, _wait_healthy
+from tests.live.test_two_processes import (
+    SERVER_START_SECONDS,
+    _database_env,
+    _free_port,
+    _wait_healthy,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,7 +57,7 @@ def server(transactional_db: None) -> Iterator[str]:
         command = [papercrane, "serve", "--no-worker", "--port", str(port)]
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         try:
-            _wait_healthy(port, process, time.monotonic() + 60)
+            _wait_healthy(port, process, time.monotonic() + SERVER_START_SECONDS)
             yield f"http://127.0.0.1:{port}"
         finally:
             process.terminate()

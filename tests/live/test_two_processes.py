@@ -52,12 +52,17 @@ def _database_env(data_dir: Path) -> dict[str, str]:
     return {"DATABASE_URL": f"postgres://{user}{password}@{address}/{settings['NAME']}"}
 
 
+# A server starts in about 8 s (the learners' dictionary, the models); several times that on a
+# machine busy with other work.
+SERVER_START_SECONDS = 180
+
+
 def _wait_healthy(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("a server exited before it was healthy")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):
                 return
         except OSError:
             time.sleep(0.1)
@@ -85,7 +90,7 @@ def two_servers(transactional_db: None) -> Iterator[list[int]]:
             for port in ports
         ]
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + SERVER_START_SECONDS
             for port, process in zip(ports, processes, strict=True):
                 _wait_healthy(port, process, deadline)
             yield ports
