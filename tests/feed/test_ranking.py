@@ -94,6 +94,36 @@ def test_a_followed_creators_new_note_shows_on_the_next_visit(
     assert items[0]["reason"] == "From someone you follow"
 
 
+def test_a_creator_followed_since_the_ranking_shows_on_the_next_visit(
+    alice: Member,
+    as_member: Callable[[Member], ApiClient],
+    library: dict[str, Note],
+    post: Callable[..., Note],
+) -> None:
+    cook = Member.objects.get(username="cook")
+    earlier = post(cook, "Steamed buns for the week", topics=["cooking"])
+    services.refresh_ranking(alice.pk)  # before Alice follows the cook
+    accounts.follow(member=alice, target=cook)
+    items = explore(as_member(alice))
+    assert items[0]["id"] == str(earlier.pk)
+    assert items[0]["why"]["kind"] == "following"
+
+
+def test_a_ranked_note_of_a_creator_followed_since_moves_up_as_followed(
+    alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
+) -> None:
+    services.refresh_ranking(alice.pk)
+    stored = Ranking.objects.get(member=alice)
+    boots = library["boots"]
+    stored.items = [[n.pk, n.author_id, [], "trending", None, "", ""] for n in library.values()]
+    stored.save()
+    accounts.follow(member=alice, target=boots.author)
+    items = explore(as_member(alice))
+    assert items[0]["id"] == str(boots.pk)
+    assert items[0]["why"]["kind"] == "following"
+    assert [item["id"] for item in items].count(str(boots.pk)) == 1
+
+
 def test_blocks_mutes_visibility_and_moderation_apply_to_the_stored_ranking(
     alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
 ) -> None:

@@ -837,7 +837,7 @@ class Changes:
     fewer_authors: set[int] = field(default_factory=set)
     seen: set[int] = field(default_factory=set)
     engaged: set[int] = field(default_factory=set)  # since the ranking
-    followed: list[Item] = field(default_factory=list)  # followed creators' newer notes
+    followed: list[Item] = field(default_factory=list)  # newer, or newly followed, creators'
 
 
 # One round trip for everything ``Changes`` holds (a visit's cost is mostly its queries);
@@ -854,7 +854,7 @@ UNION ALL SELECT 'engaged', note_id, 0 FROM {collect} WHERE member_id = %s AND i
 UNION ALL SELECT 'engaged', note_id, 0 FROM {comment} WHERE author_id = %s AND id > %s
 UNION ALL SELECT 'followed', id, author_id FROM (
   SELECT n.id, n.author_id FROM {note} n JOIN {follow} f ON f.followee_id = n.author_id
-  WHERE f.follower_id = %s AND n.status = %s AND n.published_at > %s
+  WHERE f.follower_id = %s AND n.status = %s AND (n.published_at > %s OR f.created_at > %s)
   ORDER BY n.published_at DESC LIMIT {newest}
 ) newer"""
 
@@ -869,8 +869,9 @@ def _changes_sql(since: bool) -> str:
 
 
 def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
-    """The member's filters now; with ``ranking``, also their engagement since it and the
-    notes followed creators published since (which a visit shows within seconds)."""
+    """The member's filters now; with ``ranking``, also their engagement since it, the
+    notes followed creators published since (which a visit shows within seconds) and the
+    newest notes of creators they followed since (following someone shows them at once)."""
     pk = member.pk
     seen_from = connection.ops.adapt_datefield_value(
         timezone.now().date() - timedelta(days=SEEN_DAYS)
@@ -880,6 +881,7 @@ def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
         like, collect, comment = ranking.engagement_ids
         published = connection.ops.adapt_datetimefield_value(ranking.computed_at)
         params += [pk, like, pk, collect, pk, comment, pk, Note.Status.PUBLISHED, published]
+        params.append(published)  # creators followed since: their newest notes come in too
     with connection.cursor() as cursor:
         cursor.execute(_changes_sql(ranking is not None), params)
         rows = cursor.fetchall()
@@ -911,9 +913,11 @@ def merged(items: list[Item], changes: Changes, *, personal: bool) -> list[Item]
     without what the member engaged with, hid or must not see; "fewer like this" (for a
     personalized Explore) and then what was already seen move down, in their order."""
     dropped = changes.not_interested | changes.engaged
-    listed = {item.note_id for item in items}
+    # A followed creator's note takes its place at the top, and its reason, even when the
+    # ranking already held it (for another reason, before its creator was followed).
+    followed = {item.note_id for item in changes.followed}
     groups: list[list[Item]] = [[], [], [], []]
-    for item in [*(i for i in changes.followed if i.note_id not in listed), *items]:
+    for item in [*changes.followed, *(i for i in items if i.note_id not in followed)]:
         if item.note_id in dropped or item.author_id in changes.hidden_authors:
             continue
         fewer = personal and (
