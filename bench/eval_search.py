@@ -87,16 +87,15 @@ def _load_notes(paragraphs: list[str]) -> list[int]:
 
 
 def evaluate(pairs: list[tuple[int, str]], cutoffs: tuple[int, ...] = (1, 5, 10)) -> dict[str, Any]:
-    from papercrane.search.queries import NoteSearch, search_notes
+    from papercrane.search.queries import NoteSearch, search_note_ids
 
     hits = dict.fromkeys(cutoffs, 0)
     reciprocal = 0.0
     timings = []
     for note_id, question in pairs:
         started = time.perf_counter()
-        notes, _ = search_notes(None, NoteSearch(text=question), limit=max(cutoffs))
+        ranked, _ = search_note_ids(None, NoteSearch(text=question), limit=max(cutoffs))
         timings.append((time.perf_counter() - started) * 1000)
-        ranked = [note.pk for note in notes]
         if note_id in ranked:
             position = ranked.index(note_id) + 1
             reciprocal += 1 / position

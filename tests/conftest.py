@@ -26,7 +26,7 @@ def _test_environment(settings: Any, tmp_path: Any) -> Iterator[None]:
     settings.SEMANTIC_SEARCH = False
     # What Explore showed is written at once, so a test reads what its requests recorded.
     settings.FEED_IMPRESSION_FLUSH_SECONDS = 0
-    settings.FEED_CARD_SECONDS = 0  # and cards are read afresh (ids repeat across tests)
+    settings.CARD_SECONDS = 0  # and cards are read afresh (ids repeat across tests)
     cache.clear()  # rate-limit windows must not leak between tests
     yield
     cache.clear()

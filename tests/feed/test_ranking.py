@@ -215,7 +215,7 @@ def test_cards_kept_in_memory_still_vanish_at_once_when_hidden(
     post: Callable[..., Note],
     settings: Any,
 ) -> None:
-    settings.FEED_CARD_SECONDS = 60
+    settings.CARD_SECONDS = 60
     note = post(bob, "Soon removed")
     services.refresh_snapshots()
     client = as_member(alice)

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Literal
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -19,7 +17,7 @@ from papercrane.api.pagination import paginate
 from papercrane.api.problems import Problem, validation_problem
 from papercrane.feed import queries, reasons, services
 from papercrane.notes import queries as note_queries
-from papercrane.notes.api import CardOut, CardPage
+from papercrane.notes.api import JSON, CardOut, CardPage, card_dicts
 
 router = Router(tags=["feeds"])
 
@@ -72,16 +70,11 @@ def _invalid_cursor() -> Problem:
     return validation_problem([{"field": "cursor", "message": hint, "code": "invalid"}])
 
 
-JSON = "application/json; charset=utf-8"
-CARD_MEMO_SIZE = 20_000
-_cards: dict[int, tuple[float, dict[str, Any]]] = {}  # note id -> (until, card)
-
-
 def explore_json(viewer: Member | None, *, cursor: str | None, limit: int) -> bytes:
     """The body of ``GET /feeds/explore`` (``ExplorePage``), for this route and the lean one
     in ``asgi.py`` alike. Raises ``queries.InvalidCursor``."""
     page = services.explore_page(viewer, cursor=cursor, limit=limit)
-    cards = _card_dicts(page.note_ids)
+    cards = card_dicts(page.note_ids)
     items = []
     for note_id in (note_id for note_id in page.note_ids if note_id in cards):
         reason = page.reasons[note_id]
@@ -89,27 +82,6 @@ def explore_json(viewer: Member | None, *, cursor: str | None, limit: int) -> by
         items.append({**cards[note_id], **why})
     body = {"items": items, "next_cursor": page.next_cursor}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _card_dicts(note_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Cards as ``CardOut`` gives them, kept in the process for ``FEED_CARD_SECONDS`` (how
-    stale a card's title, cover and counts may be; whether it shows at all is decided for
-    every page): the same notes fill many members' pages, and reading and shaping a card
-    costs more than the rest of the page. Callers must not change them."""
-    now = time.monotonic()
-    found = {}
-    for note_id in note_ids:
-        memo = _cards.get(note_id)
-        if memo is not None and memo[0] > now:
-            found[note_id] = memo[1]
-    missing = [note_id for note_id in note_ids if note_id not in found]
-    if len(_cards) > CARD_MEMO_SIZE:
-        _cards.clear()
-    for note in queries.cards(missing) if missing else []:
-        card = CardOut.model_validate(note).model_dump(mode="json")
-        _cards[note.pk] = (now + settings.FEED_CARD_SECONDS, card)
-        found[note.pk] = card
-    return found
 
 
 @router.get("/feeds/explore", response=ExplorePage, auth=None)

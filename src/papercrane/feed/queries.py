@@ -1002,25 +1002,13 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
         cache.set(key, stored, SESSION_SECONDS)
     window = stored[offset : offset + limit]
     ids = [note_id for note_id, _reason in window]
-    visible = set(
-        note_queries.visible_notes(viewer)
-        .filter(pk__in=ids, status=Note.Status.PUBLISHED)
-        .exclude(moderation_state__in=UNDISCOVERABLE_STATES)
-        .values_list("pk", flat=True)
-    )
+    visible = note_queries.discoverable_ids(viewer, ids)
     page = [note_id for note_id in ids if note_id in visible]
     reasons = {note_id: Reason(*reason) for note_id, reason in window if note_id in visible}
     _fill_titles(reasons)
     more = offset + limit < len(stored)
     next_cursor = signing.dumps([token, offset + limit], salt=_SALT) if more else None
     return Page(page, reasons, next_cursor, ranked, due)
-
-
-def cards(note_ids: list[int]) -> list[Note]:
-    """The notes of a page, in its order, with what a card renders (visibility is the
-    page's to check: ``explore`` did)."""
-    notes = note_queries.for_cards(Note.objects.filter(pk__in=note_ids)).in_bulk()
-    return [notes[note_id] for note_id in note_ids if note_id in notes]
 
 
 def _reason_tuple(reason: Reason) -> tuple[Any, ...]:

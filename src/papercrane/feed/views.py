@@ -31,7 +31,7 @@ def explore(request: HttpRequest) -> HttpResponse:
         page = services.explore_page(viewer, cursor=cursor, limit=PAGE)
     except queries.InvalidCursor:
         return redirect("web:home")
-    notes = queries.cards(page.note_ids)
+    notes = note_queries.cards_in_order(page.note_ids)
     for note in notes:
         reason = page.reasons.get(note.pk)
         note.why = reason  # type: ignore[attr-defined]

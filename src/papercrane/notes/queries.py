@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
-from django.utils import timezone
+from django.db import connection
+from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Now
 
+from papercrane import compiled
 from papercrane.accounts.models import Block, Follow, Member
 from papercrane.accounts.queries import signed_in
 from papercrane.ids import parse_id
 from papercrane.media import storage
 from papercrane.media.models import Media
-from papercrane.notes.models import HIDDEN_STATES, Note, Visibility
+from papercrane.notes.models import HIDDEN_STATES, UNDISCOVERABLE_STATES, Note, Visibility
+
+M = TypeVar("M", bound=Model)
 
 
 def not_suspended(prefix: str = "author__") -> Q:
-    """Members whose account is not suspended now (a suspension that ended counts as none)."""
+    """Members whose account is not suspended now (a suspension that ended counts as none).
+    "Now" is the database's, so the SQL stays the same from one call to the next."""
     return Q(**{f"{prefix}suspended_until__isnull": True}) | Q(
-        **{f"{prefix}suspended_until__lte": timezone.now()}
+        **{f"{prefix}suspended_until__lte": Now()}
     )
 
 
@@ -47,6 +53,23 @@ def visible_notes(viewer: Member | None) -> QuerySet[Note]:
     )
 
 
+def discoverable_ids(viewer: Member | None, note_ids: list[int]) -> set[int]:
+    """The published notes among ``note_ids`` that ``viewer`` may see and that moderation
+    leaves in search and Explore (a ``limited`` note stays visible at its link only).
+    Compiled once per viewer (``compiled``): pages of search and Explore check every note."""
+    viewer = signed_in(viewer)
+
+    def build(ids: list[int]) -> QuerySet[Any]:
+        # A correlated EXISTS looks each note up by its key; a plain filter would let the
+        # database scan every public note through the (status, visibility) index instead.
+        visible = visible_notes(viewer).filter(pk=OuterRef("pk"), status=Note.Status.PUBLISHED)
+        discoverable = Note.objects.exclude(moderation_state__in=UNDISCOVERABLE_STATES)
+        return discoverable.filter(pk__in=ids).filter(Exists(visible)).values_list("pk")
+
+    key = ("discoverable notes", viewer.pk if viewer else None)
+    return {row[0] for row in compiled.rows(key, note_ids, build)}
+
+
 def with_details(notes: QuerySet[Note]) -> QuerySet[Note]:
     """Everything a note page or card renders, in a fixed number of queries."""
     return notes.select_related("author").prefetch_related(
@@ -61,6 +84,56 @@ def for_cards(notes: QuerySet[Note]) -> QuerySet[Note]:
     return notes.select_related("author").prefetch_related(
         Prefetch("media", queryset=Media.objects.order_by("position", "pk"))
     )
+
+
+def cards_in_order(note_ids: list[int]) -> list[Note]:
+    """The notes of a page, in its order, with what a card renders (visibility is the
+    caller's to have checked)."""
+    notes = for_cards(Note.objects.filter(pk__in=note_ids)).in_bulk()
+    return [notes[note_id] for note_id in note_ids if note_id in notes]
+
+
+CARD_FIELDS = ("id", "title", "language", "like_count", "collect_count", "comment_count")
+AUTHOR_FIELDS = ("id", "username", "display_name", "avatar", "avatar_thumbnail")
+COVER_FIELDS = (
+    "original", "variants", "width", "height", "blurhash", "dominant_color", "placeholder",
+    "alt_text",
+)  # fmt: skip
+
+
+def card_parts(note_ids: list[int]) -> list[tuple[Note, Member, Media | None]]:
+    """Each note's card as ``for_cards`` gives it (note, author and cover), in no order, read
+    with two statements compiled once: the API's cards, which are read by the page. The
+    instances hold only these fields (any other is read from the database when touched)."""
+    author = [f"author__{name}" for name in AUTHOR_FIELDS]
+
+    def build_notes(ids: list[int]) -> QuerySet[Any]:
+        return Note.objects.filter(pk__in=ids).values_list(*CARD_FIELDS, *author)
+
+    def build_covers(ids: list[int]) -> QuerySet[Any]:
+        media = Media.objects.filter(note_id__in=ids).order_by("note_id", "position", "pk")
+        return media.values_list("note_id", *COVER_FIELDS)
+
+    covers: dict[int, Media] = {}
+    variants = Media._meta.get_field("variants")
+    for note_id, *values in compiled.rows("card covers", note_ids, build_covers):
+        if note_id not in covers:  # the first in order is the cover
+            values[1] = variants.from_db_value(values[1], None, connection)  # type: ignore[arg-type]
+            covers[note_id] = _loaded(Media, COVER_FIELDS, values)
+    parts = []
+    for row in compiled.rows("cards", note_ids, build_notes):
+        note = _loaded(Note, CARD_FIELDS, row[: len(CARD_FIELDS)])
+        member = _loaded(Member, AUTHOR_FIELDS, row[len(CARD_FIELDS) :])
+        parts.append((note, member, covers.get(note.pk)))
+    return parts
+
+
+def _loaded(model: type[M], names: tuple[str, ...], values: Sequence[Any]) -> M:
+    """An instance of ``model`` as the database gave it, holding only the fields ``names``
+    (``from_db`` takes them in the model's order)."""
+    given = dict(zip(names, values, strict=True))
+    ordered = [f.attname for f in model._meta.concrete_fields if f.attname in given]
+    return model.from_db(None, ordered, [given[name] for name in ordered])
 
 
 def visible_note(viewer: Member | None, note_id: str | int) -> Note | None:
@@ -114,7 +187,10 @@ def variant_name(media: Media, width: int) -> str:
 
 def cover_of(note: Note) -> dict[str, Any] | None:
     """What a card needs to draw the cover without layout shift: URL, size, placeholder."""
-    media = cover(note)
+    return cover_fields(cover(note))
+
+
+def cover_fields(media: Media | None) -> dict[str, Any] | None:
     if media is None:
         return None
     return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 
@@ -13,7 +13,7 @@ from papercrane.accounts.models import Language
 from papercrane.api.auth import AuthedRequest, member_auth, viewer_of
 from papercrane.api.pagination import offset_cursor, read_offset_cursor
 from papercrane.api.problems import validation_problem
-from papercrane.notes.api import CardOut
+from papercrane.notes.api import CardPage, card_dicts, card_page
 from papercrane.search import analysis, queries, services
 
 router = Router(tags=["search"])
@@ -31,11 +31,6 @@ class NoteFilters(Schema):
     sort: Literal["relevant", "newest", "collected"] = "relevant"
     limit: int = Query(20, ge=1, le=100)
     cursor: str | None = None
-
-
-class CardPage(Schema):
-    items: list[CardOut]
-    next_cursor: str | None
 
 
 class AccountPage(Schema):
@@ -79,7 +74,7 @@ def _required_query(text: str) -> str:
 
 
 @router.get("/search/notes", response=CardPage, auth=None)
-def search_notes(request: HttpRequest, filters: Query[NoteFilters]) -> dict[str, Any]:
+def search_notes(request: HttpRequest, filters: Query[NoteFilters]) -> HttpResponse:
     """Notes the requester may see, best first. ``q`` or ``topic`` is required."""
     if not filters.topic.strip():
         _required_query(filters.q)
@@ -92,10 +87,12 @@ def search_notes(request: HttpRequest, filters: Query[NoteFilters]) -> dict[str,
         period=filters.period,
         sort=filters.sort,
     )
-    notes, more = queries.search_notes(viewer, search, offset=offset, limit=filters.limit)
+    note_ids, more = queries.search_note_ids(viewer, search, offset=offset, limit=filters.limit)
     if offset == 0 and filters.q.strip():
         services.record_search(member=viewer, visitor=services.searcher(request), query=filters.q)
-    return {"items": notes, "next_cursor": offset_cursor(offset + filters.limit) if more else None}
+    cards = card_dicts(note_ids)
+    items = [cards[note_id] for note_id in note_ids if note_id in cards]
+    return card_page(items, offset_cursor(offset + filters.limit) if more else None)
 
 
 @router.get("/search/users", response=AccountPage, auth=None)

@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from papercrane.accounts.models import Block, Member
 from papercrane.accounts.queries import signed_in
 from papercrane.notes import queries as note_queries
-from papercrane.notes.models import UNDISCOVERABLE_STATES, Note, Topic, Visibility
+from papercrane.notes.models import Note, Topic, Visibility
 from papercrane.notes.text import normalize_topic
 from papercrane.search import analysis, ranking
 from papercrane.search import semantic as semantic_index
@@ -146,55 +146,39 @@ def ranked_note_ids(search: NoteSearch, limit: int) -> list[int]:
     return fuse({retriever.__name__: retriever(search, limit) for retriever in retrievers})[:limit]
 
 
-def search_notes(
+def search_note_ids(
     viewer: Member | None, search: NoteSearch, *, offset: int = 0, limit: int = 20
-) -> tuple[list[Note], bool]:
-    """One page of notes the viewer may see, best first, and whether more follow."""
+) -> tuple[list[int], bool]:
+    """One page of the notes the viewer may see, best first, and whether more follow."""
     wanted = min(offset + limit + 1, MAX_RESULTS + 1)
     fetch = wanted * 2 + 20
     ranked = ranked_note_ids(search, fetch)
     if offset == 0:
         # The first page (most searches) usually shows the best matches as they are: check
-        # and load them in one query, and look further only when some may not be shown.
-        cards = _visible_cards(viewer, ranked[:wanted])
-        if len(cards) == len(ranked[:wanted]):
-            page = [cards[pk] for pk in ranked[:limit]]
-            return page, len(ranked) > limit and limit < MAX_RESULTS
+        # them alone, and look further only when some may not be shown.
+        best = ranked[:wanted]
+        if len(note_queries.discoverable_ids(viewer, best)) == len(best):
+            return ranked[:limit], len(ranked) > limit and limit < MAX_RESULTS
     while True:
         visible = _visible_in_order(viewer, ranked)
         if len(visible) >= wanted or len(ranked) < fetch or fetch >= 4 * MAX_RESULTS:
             break
         fetch *= 4  # the viewer cannot see many of these: look further down
         ranked = ranked_note_ids(search, fetch)
-    page_ids = visible[offset : offset + limit]
-    notes = _visible_cards(viewer, page_ids)
-    page = [notes[pk] for pk in page_ids if pk in notes]
     has_more = len(visible) > offset + limit and offset + limit < MAX_RESULTS
-    return page, has_more
+    return visible[offset : offset + limit], has_more
 
 
-def _visible(viewer: Member | None, note_ids: list[int]) -> QuerySet[Note]:
-    # A correlated EXISTS looks each note up by its key; a plain filter would let the
-    # database scan every public note through the (status, visibility) index instead.
-    visible = note_queries.visible_notes(viewer).filter(
-        pk=OuterRef("pk"), status=Note.Status.PUBLISHED
-    )
-    # Moderation may keep a note out of search while it stays visible at its link.
-    discoverable = Note.objects.exclude(moderation_state__in=UNDISCOVERABLE_STATES)
-    return discoverable.filter(pk__in=note_ids).filter(Exists(visible))
-
-
-def _visible_cards(viewer: Member | None, note_ids: list[int]) -> dict[int, Note]:
-    """The notes among ``note_ids`` the viewer may see, as cards, by id."""
-    if not note_ids:
-        return {}
-    return {note.pk: note for note in note_queries.for_cards(_visible(viewer, note_ids))}
+def search_notes(
+    viewer: Member | None, search: NoteSearch, *, offset: int = 0, limit: int = 20
+) -> tuple[list[Note], bool]:
+    """``search_note_ids`` as the notes' cards."""
+    note_ids, has_more = search_note_ids(viewer, search, offset=offset, limit=limit)
+    return note_queries.cards_in_order(note_ids), has_more
 
 
 def _visible_in_order(viewer: Member | None, ranked: list[int]) -> list[int]:
-    if not ranked:
-        return []
-    allowed = set(_visible(viewer, ranked).values_list("pk", flat=True))
+    allowed = note_queries.discoverable_ids(viewer, ranked)
     return [note_id for note_id in ranked if note_id in allowed]
 
 
