@@ -853,10 +853,17 @@ UNION ALL SELECT 'engaged', note_id, 0 FROM {like} WHERE member_id = %s AND id >
 UNION ALL SELECT 'engaged', note_id, 0 FROM {collect} WHERE member_id = %s AND id > %s
 UNION ALL SELECT 'engaged', note_id, 0 FROM {comment} WHERE author_id = %s AND id > %s
 UNION ALL SELECT 'followed', id, author_id FROM (
-  SELECT n.id, n.author_id FROM {note} n JOIN {follow} f ON f.followee_id = n.author_id
-  WHERE f.follower_id = %s AND n.status = %s AND (n.published_at > %s OR f.created_at > %s)
-  ORDER BY n.published_at DESC LIMIT {newest}
+  SELECT n.id, n.author_id, n.published_at FROM {note} n
+  JOIN {follow} f ON f.followee_id = n.author_id
+  WHERE f.follower_id = %s AND n.status = %s AND n.published_at > %s
+  UNION ALL SELECT n.id, n.author_id, n.published_at FROM {note} n
+  JOIN {follow} f ON f.followee_id = n.author_id
+  WHERE f.follower_id = %s AND n.status = %s AND f.created_at > %s
+  ORDER BY published_at DESC LIMIT {newest}
 ) newer"""
+# Two branches, not one with "OR": each reads an index (the notes a followed creator published
+# since the ranking; the few follows made since), where the OR read every note of everyone
+# followed (25 ms for a member following popular creators, against 1 ms).
 
 
 @functools.cache
@@ -881,7 +888,8 @@ def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
         like, collect, comment = ranking.engagement_ids
         published = connection.ops.adapt_datetimefield_value(ranking.computed_at)
         params += [pk, like, pk, collect, pk, comment, pk, Note.Status.PUBLISHED, published]
-        params.append(published)  # creators followed since: their newest notes come in too
+        # Creators followed since: their newest notes come in too.
+        params += [pk, Note.Status.PUBLISHED, published]
     with connection.cursor() as cursor:
         cursor.execute(_changes_sql(ranking is not None), params)
         rows = cursor.fetchall()

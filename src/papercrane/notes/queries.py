@@ -56,18 +56,20 @@ def visible_notes(viewer: Member | None) -> QuerySet[Note]:
 def discoverable_ids(viewer: Member | None, note_ids: list[int]) -> set[int]:
     """The published notes among ``note_ids`` that ``viewer`` may see and that moderation
     leaves in search and Explore (a ``limited`` note stays visible at its link only).
-    Compiled once per viewer (``compiled``): pages of search and Explore check every note."""
+    Compiled once (``compiled``): pages of search and Explore check every note."""
     viewer = signed_in(viewer)
 
-    def build(ids: list[int]) -> QuerySet[Any]:
+    def build(ids: list[int], viewer_id: int | None) -> QuerySet[Any]:
+        who = None if viewer_id is None else Member(pk=viewer_id)
         # A correlated EXISTS looks each note up by its key; a plain filter would let the
         # database scan every public note through the (status, visibility) index instead.
-        visible = visible_notes(viewer).filter(pk=OuterRef("pk"), status=Note.Status.PUBLISHED)
+        visible = visible_notes(who).filter(pk=OuterRef("pk"), status=Note.Status.PUBLISHED)
         discoverable = Note.objects.exclude(moderation_state__in=UNDISCOVERABLE_STATES)
         return discoverable.filter(pk__in=ids).filter(Exists(visible)).values_list("pk")
 
-    key = ("discoverable notes", viewer.pk if viewer else None)
-    return {row[0] for row in compiled.rows(key, note_ids, build)}
+    subject = viewer.pk if viewer else None
+    found = compiled.rows("discoverable notes", note_ids, build, subject=subject)
+    return {row[0] for row in found}
 
 
 def with_details(notes: QuerySet[Note]) -> QuerySet[Note]:
@@ -107,10 +109,10 @@ def card_parts(note_ids: list[int]) -> list[tuple[Note, Member, Media | None]]:
     instances hold only these fields (any other is read from the database when touched)."""
     author = [f"author__{name}" for name in AUTHOR_FIELDS]
 
-    def build_notes(ids: list[int]) -> QuerySet[Any]:
+    def build_notes(ids: list[int], _subject: int | None) -> QuerySet[Any]:
         return Note.objects.filter(pk__in=ids).values_list(*CARD_FIELDS, *author)
 
-    def build_covers(ids: list[int]) -> QuerySet[Any]:
+    def build_covers(ids: list[int], _subject: int | None) -> QuerySet[Any]:
         media = Media.objects.filter(note_id__in=ids).order_by("note_id", "position", "pk")
         return media.values_list("note_id", *COVER_FIELDS)
 
