@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from papercrane import compiled
 from papercrane.accounts.models import Block, Follow, Member
 from papercrane.cli import worker
 from papercrane.media import services as media_services
@@ -117,47 +116,3 @@ def test_a_suspension_hides_notes_only_while_it_lasts(alice: Member, bob: Member
     assert note_queries.discoverable_ids(alice, [note.pk]) == set()
     Member.objects.filter(pk=bob.pk).update(suspended_until=timezone.now() - dt.timedelta(days=1))
     assert note_queries.discoverable_ids(alice, [note.pk]) == {note.pk}
-
-
-def test_compiled_rows_match_the_orm_for_every_list_length(alice: Member) -> None:
-    notes = [publish(alice, f"n{i}") for i in range(3)]
-    known = [note.pk for note in notes]
-
-    def build(ids: list[int], author_id: int | None) -> Any:
-        return Note.objects.filter(pk__in=ids, author_id=author_id).values_list("pk", "title")
-
-    for length in (1, 2, 8, 9, 33, 600):  # 600: longer than any compiled size
-        ids = [*known, *range(10**9, 10**9 + length)][:length]
-        rows = compiled.rows("test rows", ids, build, subject=alice.pk)
-        assert sorted(rows) == sorted(build(ids, alice.pk)), length
-        assert rows and compiled.rows("test rows", ids, build, subject=alice.pk + 1) == []
-
-
-def test_a_query_must_take_each_id_once() -> None:
-    def twice(ids: list[int], _subject: int | None) -> Any:
-        return Note.objects.filter(pk__in=ids).exclude(pk__in=ids).values_list("pk")
-
-    def never(ids: list[int], _subject: int | None) -> Any:
-        return Note.objects.values_list("pk")
-
-    def no_subject(ids: list[int], _subject: int | None) -> Any:
-        return Note.objects.filter(pk__in=ids).values_list("pk")
-
-    with pytest.raises(ValueError, match="exactly once"):
-        compiled.rows("twice", [1], twice)
-    with pytest.raises(ValueError, match="exactly once"):
-        compiled.rows("never", [1], never)
-    with pytest.raises(ValueError, match="subject"):
-        compiled.rows("no subject", [1], no_subject, subject=5)
-
-
-def test_each_statement_is_compiled_once_per_key_and_size(alice: Member) -> None:
-    builds: list[int] = []
-
-    def build(ids: list[int], _subject: int | None) -> Any:
-        builds.append(len(ids))
-        return Note.objects.filter(pk__in=ids).values_list("pk")
-
-    for ids in ([1], [1, 2, 3], list(range(1, 9)), list(range(1, 10))):
-        compiled.rows("counted", ids, build)
-    assert builds == [8, 32]

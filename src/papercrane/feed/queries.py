@@ -44,6 +44,7 @@ from django.db import connection
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
+from papercrane import compiled
 from papercrane.accounts.models import Block, Follow, Member, Mute
 from papercrane.accounts.queries import muted_ids, signed_in
 from papercrane.engagement.models import Collect, Comment, Like
@@ -1025,10 +1026,10 @@ def _reason_tuple(reason: Reason) -> tuple[Any, ...]:
 
 def _fill_titles(reasons: dict[int, Reason]) -> None:
     """Reasons name the note or topic they refer to (read when shown: titles change)."""
-    note_ids = {r.note_id for r in reasons.values() if r.note_id}
-    topic_ids = {int(r.topic) for r in reasons.values() if r.topic}
-    titles = dict(Note.objects.filter(pk__in=note_ids).values_list("pk", "title"))
-    names = dict(Topic.objects.filter(pk__in=topic_ids).values_list("pk", "name"))
+    note_ids = sorted({r.note_id for r in reasons.values() if r.note_id})
+    topic_ids = sorted({int(r.topic) for r in reasons.values() if r.topic})
+    titles = dict(compiled.rows("reason notes", note_ids, _note_titles))
+    names = dict(compiled.rows("reason topics", topic_ids, _topic_names))
     for note_id, reason in list(reasons.items()):
         reasons[note_id] = Reason(
             reason.kind,
@@ -1037,6 +1038,14 @@ def _fill_titles(reasons: dict[int, Reason]) -> None:
             names.get(int(reason.topic), "") if reason.topic else "",
             reason.language,
         )
+
+
+def _note_titles(ids: list[int], _subject: int | None) -> QuerySet[Any]:
+    return Note.objects.filter(pk__in=ids).values_list("pk", "title")
+
+
+def _topic_names(ids: list[int], _subject: int | None) -> QuerySet[Any]:
+    return Topic.objects.filter(pk__in=ids).values_list("pk", "name")
 
 
 def _read_cursor(cursor: str) -> tuple[str, int]:
