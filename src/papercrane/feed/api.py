@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -17,7 +16,7 @@ from papercrane.api.pagination import paginate
 from papercrane.api.problems import Problem, validation_problem
 from papercrane.feed import queries, reasons, services
 from papercrane.notes import queries as note_queries
-from papercrane.notes.api import JSON, CardOut, CardPage, card_dicts
+from papercrane.notes.api import JSON, CardOut, CardPage, card_dicts, page_json
 
 router = Router(tags=["feeds"])
 
@@ -80,8 +79,7 @@ def explore_json(viewer: Member | None, *, cursor: str | None, limit: int) -> by
         reason = page.reasons[note_id]
         why = {"reason": reasons.text(reason), "why": reasons.as_dict(reason)}
         items.append({**cards[note_id], **why})
-    body = {"items": items, "next_cursor": page.next_cursor}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return page_json(items, page.next_cursor)
 
 
 @router.get("/feeds/explore", response=ExplorePage, auth=None)

@@ -129,6 +129,7 @@ class CardPage(Schema):
 
 
 JSON = "application/json; charset=utf-8"
+COVER_KEYS = tuple(CoverOut.model_fields)
 CARD_MEMO_SIZE = 20_000
 _cards: dict[int, tuple[float, dict[str, Any]]] = {}  # note id -> (when read, card)
 
@@ -173,14 +174,17 @@ def _card(note: Note, author: Member, cover: Media | None) -> dict[str, Any]:
     }
 
 
-COVER_KEYS = tuple(CoverOut.model_fields)
+def page_json(items: list[dict[str, Any]], next_cursor: str | None) -> bytes:
+    """A page of cards (``CardPage``, or a schema extending it) as compact JSON, serialised
+    once: the cards are ``CardOut``'s output already, and validating them again would double
+    the page's cost."""
+    body = {"items": items, "next_cursor": next_cursor}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def card_page(items: list[dict[str, Any]], next_cursor: str | None) -> HttpResponse:
-    """A ``CardPage`` of ``card_dicts``, serialised once: the cards are ``CardOut``'s output
-    already, and validating them again would double the page's cost."""
-    body = {"items": items, "next_cursor": next_cursor}
-    return HttpResponse(json.dumps(body, ensure_ascii=False, separators=(",", ":")), JSON)
+    """A ``CardPage`` response of ``card_dicts``."""
+    return HttpResponse(page_json(items, next_cursor), JSON)
 
 
 class PlaceIn(Schema):
