@@ -61,3 +61,40 @@ def test_each_statement_is_compiled_once_per_key_and_size(alice: Member) -> None
     for ids in ([1], [1, 2, 3], list(range(1, 9)), list(range(1, 10))):
         compiled.rows("counted", ids, build)
     assert builds == [8, 32]
+
+
+def test_rows_come_through_the_fields_converters(alice: Member) -> None:
+    note = publish(alice, "converted")
+
+    def build(ids: list[int], _subject: int | None) -> Any:
+        return Note.objects.filter(pk__in=ids).values_list("pk", "created_at", "language_chosen")
+
+    [row] = compiled.rows("converted", [note.pk], build)
+    assert row == build([note.pk], None).get()
+    assert row[1] == note.created_at and row[2] is False
+
+
+def test_a_lookup_is_compiled_once_for_every_subject(alice: Member, bob: Member) -> None:
+    builds: list[object] = []
+
+    def by_name(_ids: list[int], username: str) -> Any:
+        builds.append(username)
+        return Member.objects.filter(username=username).values_list("pk", "is_active")
+
+    assert compiled.lookup("by name", by_name, "alice") == [(alice.pk, True)]
+    assert compiled.lookup("by name", by_name, "bob") == [(bob.pk, True)]
+    assert compiled.lookup("by name", by_name, "alice' OR '1'='1") == []
+    assert builds == [compiled.TEXT_SUBJECT]
+
+    def by_id(_ids: list[int], member_id: int) -> Any:
+        return Member.objects.filter(pk=member_id).values_list("username")
+
+    assert compiled.lookup("by id", by_id, bob.pk) == [("bob",)]
+
+
+def test_a_lookup_must_take_its_subject() -> None:
+    def ignores(_ids: list[int], _name: str) -> Any:
+        return Member.objects.values_list("pk")
+
+    with pytest.raises(ValueError, match="subject"):
+        compiled.lookup("ignores", ignores, "alice")

@@ -12,8 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+from typing import Any
 
 SETTINGS_MODULE = "papercrane.settings"
 
@@ -43,38 +46,103 @@ def serve(argv: list[str]) -> int:
     parser.add_argument(
         "--no-worker", action="store_true", help="do not start a background-task worker beside it"
     )
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    _setup_django()
-    import uvicorn
-
     worker = None
     if not args.no_worker:
         worker = subprocess.Popen(
             [sys.executable, "-m", "papercrane.cli", "worker"], preexec_fn=_die_with_parent
         )
     try:
-        uvicorn.run(
-            "papercrane.asgi:application",
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            proxy_headers=False,
-            server_header=False,
-            lifespan="off",
-            # WebSockets: the sans-I/O implementation (the lightest per idle connection), no
-            # compression (it halves a live room's fan-out rate and doubles the memory per
-            # connection: frames are small JSON), and frames bounded well above the largest
-            # a client may send (live chat's MAX_FRAME_CHARS).
-            ws="websockets-sansio",
-            ws_per_message_deflate=False,
-            ws_max_size=64 * 1024,
-            log_level=os.environ.get("PAPERCRANE_LOG_LEVEL", "info").lower(),
-        )
+        if args.workers > 1 and hasattr(socket, "SO_REUSEPORT") and sys.platform == "linux":
+            return _serve_in_processes(args.host, args.port, args.workers)
+        return _serve_here(args.host, args.port, args.workers, reuse_port=args.reuse_port)
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=30)
-    return 0
+
+
+def _serve_here(host: str, port: int, workers: int, *, reuse_port: bool = False) -> int:
+    """Run uvicorn in this process (``workers`` > 1: uvicorn's own processes, sharing one
+    socket). ``reuse_port``: on a socket of this process's own (``_serve_in_processes``)."""
+    _setup_django()
+    import uvicorn
+
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "proxy_headers": False,
+        "server_header": False,
+        "lifespan": "off",
+        # WebSockets: the sans-I/O implementation (the lightest per idle connection), no
+        # compression (it halves a live room's fan-out rate and doubles the memory per
+        # connection: frames are small JSON), and frames bounded well above the largest
+        # a client may send (live chat's MAX_FRAME_CHARS).
+        "ws": "websockets-sansio",
+        "ws_per_message_deflate": False,
+        "ws_max_size": 64 * 1024,
+        "log_level": os.environ.get("PAPERCRANE_LOG_LEVEL", "info").lower(),
+    }
+    if not reuse_port:
+        uvicorn.run(APPLICATION, **options)  # exits with STARTUP_FAILURE if it cannot start
+        return 0
+    try:
+        sock = _reused_port(host, port)
+    except OSError as error:
+        print(f"papercrane serve: cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        return STARTUP_FAILURE
+    server = uvicorn.Server(uvicorn.Config(APPLICATION, **options))
+    server.run(sockets=[sock])
+    return 0 if server.started else STARTUP_FAILURE
+
+
+APPLICATION = "papercrane.asgi:application"
+STARTUP_FAILURE = 3  # uvicorn's exit status when it could not start
+
+
+def _reused_port(host: str, port: int) -> socket.socket:
+    """A listening socket of this process's own on a port other processes listen on too."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _serve_in_processes(host: str, port: int, workers: int) -> int:
+    """``workers`` server processes, each listening on its own socket of the same port
+    (``SO_REUSEPORT``), so that the kernel spreads connections over them evenly. On one shared
+    socket the first process to wake takes every waiting connection: a proxy's or a client's
+    keep-alive connections, opened together, all went to one process while the other idled.
+    A server that dies is replaced; one that cannot start (the port is taken) stops them all.
+    """
+    command = [sys.executable, "-m", "papercrane.cli", "serve", "--host", host, "--port",
+               str(port), "--workers", "1", "--no-worker", "--reuse-port"]  # fmt: skip
+    stopping: list[int] = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda number, _frame: stopping.append(number))
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603 - our own command
+
+    servers = [start() for _ in range(workers)]
+    status = 0
+    while not stopping:
+        for i, server in enumerate(servers):
+            code = server.poll()
+            if code == STARTUP_FAILURE:
+                stopping.append(0)
+                status = 1
+            elif code is not None:
+                servers[i] = start()
+        time.sleep(0.2)
+    for server in servers:
+        server.send_signal(signal.SIGTERM)
+    for server in servers:
+        server.wait(timeout=30)
+    return status
 
 
 def worker(argv: list[str]) -> int:

@@ -222,3 +222,30 @@ def test_cards_kept_in_memory_still_vanish_at_once_when_hidden(
     assert str(note.pk) in ids(explore(client))
     Note.objects.filter(pk=note.pk).update(moderation_state="removed")
     assert str(note.pk) not in ids(explore(client))
+
+
+def test_flushes_add_to_the_days_count_and_skip_notes_deleted_meanwhile(
+    alice: Member, bob: Member, post: Callable[..., Note], settings: Any
+) -> None:
+    settings.FEED_IMPRESSION_FLUSH_SECONDS = 3600
+    kept, deleted = post(bob, "Stays"), post(bob, "Goes")
+    services.record_shown(member=alice, note_ids=[kept.pk, deleted.pk])
+    services.flush_impressions()
+    services.record_shown(member=alice, note_ids=[kept.pk, deleted.pk])
+    deleted.delete()
+    services.flush_impressions()
+    assert list(Impression.objects.values_list("note_id", "shown")) == [(kept.pk, 2)]
+
+
+def test_a_busy_seconds_impressions_are_written_in_one_flush(
+    alice: Member, bob: Member, post: Callable[..., Note], settings: Any
+) -> None:
+    settings.FEED_IMPRESSION_FLUSH_SECONDS = 3600
+    notes = [post(bob, f"Shown {n}").pk for n in range(6)]
+    members = [Member(username=f"reader{n}", records_reading=True) for n in range(1000)]
+    members = Member.objects.bulk_create(members)
+    for member in members:
+        services.record_shown(member=member, note_ids=notes)
+    assert services.flush_impressions() == 6000
+    assert Impression.objects.count() == 6000
+    assert Impression.objects.filter(shown=1, dwell_ms=0).count() == 6000

@@ -148,9 +148,6 @@ class Item(NamedTuple):
         return cls(note_id, author_id, topics, reason.kind, reason.note_id, reason.topic,
                    reason.language)  # fmt: skip
 
-    def reason(self) -> Reason:
-        return Reason(self.kind, self.because, "", self.topic, self.language)
-
 
 # --- What a member did -----------------------------------------------------------------------
 
@@ -805,15 +802,16 @@ class StoredRanking:
 
 
 def stored_ranking(member: Member) -> StoredRanking | None:
-    row = (
-        Ranking.objects.filter(member_id=member.pk)
-        .values_list("items", "engagement_ids", "model_version", "computed_at")
-        .first()
-    )
-    if row is None:
+    found = compiled.lookup("stored ranking", _ranking_of, member.pk)
+    if not found:
         return None
-    items, engagement_ids, model_version, computed_at = row
+    items, engagement_ids, model_version, computed_at = found[0]
     return StoredRanking(list(map(Item._make, items)), engagement_ids, model_version, computed_at)
+
+
+def _ranking_of(_ids: list[int], member_id: int) -> QuerySet[Any]:
+    fields = ("items", "engagement_ids", "model_version", "computed_at")
+    return Ranking.objects.filter(member_id=member_id).values_list(*fields)
 
 
 def rank_for_storage(member: Member) -> StoredRanking:
@@ -1005,7 +1003,7 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     ranked, due = None, False
     if stored is None:
         items, ranked, due = visit_items(viewer)
-        stored = [(item.note_id, _reason_tuple(item.reason())) for item in items]
+        stored = [(item.note_id, _reason_tuple(item)) for item in items]
         if cursor:  # the visit expired: continue with a fresh list
             offset = 0
         cache.set(key, stored, SESSION_SECONDS)
@@ -1020,8 +1018,9 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     return Page(page, reasons, next_cursor, ranked, due)
 
 
-def _reason_tuple(reason: Reason) -> tuple[Any, ...]:
-    return (reason.kind, reason.note_id, "", reason.topic, reason.language)
+def _reason_tuple(item: Item) -> tuple[Any, ...]:
+    """``Reason``'s fields for a card of the visit (its title is read when it is shown)."""
+    return (item.kind, item.because, "", item.topic, item.language)
 
 
 def _fill_titles(reasons: dict[int, Reason]) -> None:

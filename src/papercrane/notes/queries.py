@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db import connection
-from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Now
 
 from papercrane import compiled
@@ -16,8 +14,6 @@ from papercrane.ids import parse_id
 from papercrane.media import storage
 from papercrane.media.models import Media
 from papercrane.notes.models import HIDDEN_STATES, UNDISCOVERABLE_STATES, Note, Visibility
-
-M = TypeVar("M", bound=Model)
 
 
 def not_suspended(prefix: str = "author__") -> Q:
@@ -117,25 +113,15 @@ def card_parts(note_ids: list[int]) -> list[tuple[Note, Member, Media | None]]:
         return media.values_list("note_id", *COVER_FIELDS)
 
     covers: dict[int, Media] = {}
-    variants = Media._meta.get_field("variants")
     for note_id, *values in compiled.rows("card covers", note_ids, build_covers):
         if note_id not in covers:  # the first in order is the cover
-            values[1] = variants.from_db_value(values[1], None, connection)  # type: ignore[arg-type]
-            covers[note_id] = _loaded(Media, COVER_FIELDS, values)
+            covers[note_id] = compiled.instance(Media, COVER_FIELDS, values)
     parts = []
     for row in compiled.rows("cards", note_ids, build_notes):
-        note = _loaded(Note, CARD_FIELDS, row[: len(CARD_FIELDS)])
-        member = _loaded(Member, AUTHOR_FIELDS, row[len(CARD_FIELDS) :])
+        note = compiled.instance(Note, CARD_FIELDS, row[: len(CARD_FIELDS)])
+        member = compiled.instance(Member, AUTHOR_FIELDS, row[len(CARD_FIELDS) :])
         parts.append((note, member, covers.get(note.pk)))
     return parts
-
-
-def _loaded(model: type[M], names: tuple[str, ...], values: Sequence[Any]) -> M:
-    """An instance of ``model`` as the database gave it, holding only the fields ``names``
-    (``from_db`` takes them in the model's order)."""
-    given = dict(zip(names, values, strict=True))
-    ordered = [f.attname for f in model._meta.concrete_fields if f.attname in given]
-    return model.from_db(None, ordered, [given[name] for name in ordered])
 
 
 def visible_note(viewer: Member | None, note_id: str | int) -> Note | None:

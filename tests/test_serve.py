@@ -1,0 +1,81 @@
+"""``papercrane serve --workers N``: N server processes, each on a socket of its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreading: Linux")
+
+START_SECONDS = 180  # a server starts in about 8 s; several times that on a busy machine
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _listening_sockets(port: int) -> int:
+    """Sockets listening on ``port`` (state 0A in /proc/net/tcp), whoever holds them."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(
+        1 for row in rows if row.split()[1].endswith(f":{port:04X}") and row.split()[3] == "0A"
+    )
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def test_each_server_process_listens_on_its_own_socket_and_all_stop_together(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    papercrane = str(Path(sys.executable).with_name("papercrane"))
+    env = {**os.environ, "PAPERCRANE_DATA_DIR": str(tmp_path), "PAPERCRANE_LOG_LEVEL": "warning"}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([papercrane, "migrate", "-v", "0"], env=env, check=True)
+    command = [papercrane, "serve", "--port", str(port), "--workers", "2", "--no-worker"]
+    server = subprocess.Popen(command, env=env)
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while _listening_sockets(port) < 2 or not _healthy(port):
+            assert server.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the servers did not start in time"
+            time.sleep(0.2)
+        # Each process holds a socket of its own (one shared socket is a single entry): the
+        # kernel spreads new connections over them.
+        assert _listening_sockets(port) == 2
+        for _ in range(10):
+            assert _healthy(port)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    assert server.returncode == 0
+    assert _listening_sockets(port) == 0
+
+
+def test_a_port_already_taken_stops_the_server(tmp_path: Path) -> None:
+    papercrane = str(Path(sys.executable).with_name("papercrane"))
+    env = {**os.environ, "PAPERCRANE_DATA_DIR": str(tmp_path), "PAPERCRANE_LOG_LEVEL": "critical"}
+    env.pop("DATABASE_URL", None)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [papercrane, "serve", "--port", str(port), "--workers", "2", "--no-worker"]
+        result = subprocess.run(command, env=env, timeout=START_SECONDS, capture_output=True)
+    assert result.returncode == 1
