@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import AuthenticationError
@@ -74,11 +75,12 @@ def explore_json(viewer: Member | None, *, cursor: str | None, limit: int) -> by
     in ``asgi.py`` alike. Raises ``queries.InvalidCursor``."""
     page = services.explore_page(viewer, cursor=cursor, limit=limit)
     cards = card_dicts(page.note_ids)
-    items = []
-    for note_id in (note_id for note_id in page.note_ids if note_id in cards):
-        reason = page.reasons[note_id]
-        why = {"reason": reasons.text(reason), "why": reasons.as_dict(reason)}
-        items.append({**cards[note_id], **why})
+    language = translation.get_language()
+    items = [
+        {**cards[note_id], **reasons.shown(page.reasons[note_id], language)}
+        for note_id in page.note_ids
+        if note_id in cards
+    ]
     return page_json(items, page.next_cursor)
 
 

@@ -924,14 +924,16 @@ def merged(items: list[Item], changes: Changes, *, personal: bool) -> list[Item]
     # ranking already held it (for another reason, before its creator was followed).
     followed = {item.note_id for item in changes.followed}
     groups: list[list[Item]] = [[], [], [], []]
+    hidden, seen = changes.hidden_authors, changes.seen
+    fewer_authors, fewer_topics = changes.fewer_authors, changes.fewer_topics
+    personal = personal and bool(fewer_authors or fewer_topics)
     for item in [*changes.followed, *(i for i in items if i.note_id not in followed)]:
-        if item.note_id in dropped or item.author_id in changes.hidden_authors:
+        if item.note_id in dropped or item.author_id in hidden:
             continue
         fewer = personal and (
-            item.author_id in changes.fewer_authors
-            or not changes.fewer_topics.isdisjoint(item.topics)
+            item.author_id in fewer_authors or not fewer_topics.isdisjoint(item.topics)
         )
-        groups[2 * (item.note_id in changes.seen) + fewer].append(item)
+        groups[2 * (item.note_id in seen) + fewer].append(item)
     return spaced([item for group in groups for item in group])
 
 
@@ -939,18 +941,21 @@ def spaced(items: list[Item], window: int = AUTHOR_WINDOW) -> list[Item]:
     """No author twice within ``window`` cards, a card moving down only as far as it must:
     dropping and moving cards can bring two of an author's together."""
     out: list[Item] = []
+    authors: list[int] = []  # out's authors, in order
     waiting: list[Item] = []
     for item in items:
-        if not waiting and item.author_id not in {c.author_id for c in out[-window + 1 :]}:
+        if not waiting and item.author_id not in authors[-window + 1 :]:
             out.append(item)  # the usual case: nothing held back, and it fits
+            authors.append(item.author_id)
             continue
         waiting.append(item)
         while waiting:
-            recent = {card.author_id for card in out[-window + 1 :]}
+            recent = authors[-window + 1 :]
             index = next((i for i, w in enumerate(waiting) if w.author_id not in recent), None)
             if index is None:
                 break
             out.append(waiting.pop(index))
+            authors.append(out[-1].author_id)
     return out + waiting
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from papercrane.feed.queries import Reason
@@ -50,3 +52,11 @@ def as_dict(reason: Reason) -> dict[str, Any]:
         "topic": reason.topic,
         "language": reason.language,
     }
+
+
+@functools.lru_cache(maxsize=4096)
+def shown(reason: Reason, language: str | None) -> dict[str, Any]:
+    """A card's ``reason`` and ``why`` in ``language``, worked out once: the same few
+    reasons come with most cards. Callers must not change it."""
+    with translation.override(language):
+        return {"reason": text(reason), "why": as_dict(reason)}
