@@ -77,3 +77,19 @@ def _postgres_database(server_url: str, keep: str | None) -> Iterator[str]:
         if not keep:
             with psycopg.connect(server_url, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_settings() -> dict[str, str]:
+    """What the figures ran on, as the database reports it: its version and, on PostgreSQL,
+    the memory settings query times depend on."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT sqlite_version()")
+            return {"version": str(cursor.fetchone()[0])}
+        found = {}
+        for name in ("server_version", "shared_buffers", "work_mem", "effective_cache_size"):
+            cursor.execute(f"SHOW {name}")  # names from the tuple above
+            found[name] = str(cursor.fetchone()[0])
+        return found

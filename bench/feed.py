@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from bench._django import throwaway_database
+from bench._django import database_settings, throwaway_database
 from bench._server import Server, served
 
 TOPICS = 2_000
@@ -318,6 +318,7 @@ def main(argv: list[str]) -> int:
         timings = precompute(active)
         tokens = tokens_for(active)
         vendor = connection.vendor
+        database = database_settings()
         env = {
             "PAPERCRANE_DATA_DIR": str(settings.DATA_DIR),
             "PAPERCRANE_RATELIMIT_ENABLED": "false",
@@ -330,6 +331,7 @@ def main(argv: list[str]) -> int:
     result = {
         "benchmark": "feed",
         "database": vendor,
+        "database_settings": database,
         "users": args.users,
         "notes": args.notes,
         "interactions": args.interactions,

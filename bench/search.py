@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from bench._django import throwaway_database
+from bench._django import database_settings, throwaway_database
 
 BATCH = 10_000
 VOCABULARY = 50_000
@@ -726,9 +726,11 @@ def main(argv: list[str]) -> int:
             )
             _log(f"{name}: {json.dumps(classes[name], ensure_ascii=False)}")
         vendor = connection.vendor
+        database = database_settings()
     result = {
         "benchmark": "search",
         "database": vendor,
+        "database_settings": database,
         "notes": args.notes,
         "seed": args.seed,
         "revision": revision,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 
 from papercrane.accounts import services
 from papercrane.accounts.models import Member
@@ -27,9 +27,14 @@ def _test_environment(settings: Any, tmp_path: Any) -> Iterator[None]:
     # What Explore showed is written at once, so a test reads what its requests recorded.
     settings.FEED_IMPRESSION_FLUSH_SECONDS = 0
     settings.CARD_SECONDS = 0  # and cards are read afresh (ids repeat across tests)
-    cache.clear()  # rate-limit windows must not leak between tests
+    _clear_caches()  # rate-limit windows and visits must not leak between tests
     yield
-    cache.clear()
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

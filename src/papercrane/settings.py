@@ -201,13 +201,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, realtime, background work ------------------------------------------------------------
 
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
-        "default": {
+        name: {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "papercrane",
+            "KEY_PREFIX": prefix,
         }
+        for name, prefix in (("default", "papercrane"), ("visits", "papercrane-visits"))
     }
     # Pub/sub: a group message is published once and each process hands it to its own
     # members of the group, where the default layer makes one Redis call per member (far
@@ -222,7 +224,22 @@ if REDIS_URL:
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Two local-memory caches, as a full one forgets its oldest keys: Explore's visit lists
+    # (a few KB each, one per visit) apart, so that they cannot push out the small keys rate
+    # limits and background jobs count on (with one cache of Django's default 300 keys, a
+    # busy minute of visits re-enqueued every member's ranking and reset rate limits).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "default",
+            "OPTIONS": {"MAX_ENTRIES": 200_000},
+        },
+        "visits": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "visits",
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        },
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 

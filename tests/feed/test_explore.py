@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from papercrane import ratelimit
 from papercrane.accounts import services as accounts
 from papercrane.accounts.models import Member
 from papercrane.engagement import services as engagement
@@ -212,3 +213,16 @@ def test_feedback_cannot_name_another_members_hidden_note(
     secret = post(bob, "Only for me", visibility=Visibility.PRIVATE)
     response = as_member(alice).post("/feeds/feedback", {"kind": "note", "target": str(secret.pk)})
     assert problem(response, 422)["errors"][0]["field"] == "target"
+
+
+def test_a_stream_of_visits_leaves_rate_limit_windows_in_the_cache(
+    bob: Member, post: Callable[..., Note]
+) -> None:
+    post(bob, "Somewhere to go")
+    services.refresh_snapshots()
+    rate = ratelimit.Rate(limit=1, period_seconds=3600)
+    ratelimit.hit("test", "mallory", rate)
+    for _ in range(400):  # each visit keeps its list for the next pages
+        assert queries.explore(None).note_ids
+    with pytest.raises(ratelimit.RateLimited):
+        ratelimit.hit("test", "mallory", rate)

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from django.core import signing
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
@@ -1004,14 +1004,15 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     member_id = viewer.pk if viewer else 0
     version = cache.get(f"feed:version:{member_id}", 0)
     key = f"feed:visit:{member_id}:{version}:{token}"
-    stored = cache.get(key) if cursor else None
+    visits = caches["visits"]
+    stored = visits.get(key) if cursor else None
     ranked, due = None, False
     if stored is None:
         items, ranked, due = visit_items(viewer)
         stored = [(item.note_id, _reason_tuple(item)) for item in items]
         if cursor:  # the visit expired: continue with a fresh list
             offset = 0
-        cache.set(key, stored, SESSION_SECONDS)
+        visits.set(key, stored, SESSION_SECONDS)
     window = stored[offset : offset + limit]
     ids = [note_id for note_id, _reason in window]
     visible = note_queries.discoverable_ids(viewer, ids)
