@@ -22,7 +22,7 @@ from django.db.models import Model, QuerySet
 
 # Lists are padded (with their last id) up to one of these lengths, so a few compilations
 # serve every page; a longer list is compiled for itself.
-SIZES = (8, 32, 128, 512)
+SIZES = (8, 32, 128, 256, 512)
 CAPACITY = 1024  # compiled statements kept per process (a few KB each)
 # The subject's stand-ins: no row has a negative id, and ids are smaller; no text a query
 # is asked about holds the control characters.

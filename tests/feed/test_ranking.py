@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from papercrane.accounts import services as accounts
 from papercrane.accounts.models import Member
@@ -249,3 +251,23 @@ def test_a_busy_seconds_impressions_are_written_in_one_flush(
     assert services.flush_impressions() == 6000
     assert Impression.objects.count() == 6000
     assert Impression.objects.filter(shown=1, dwell_ms=0).count() == 6000
+
+
+def test_seen_notes_are_looked_up_among_the_visits_and_forgotten_after_a_week(
+    alice: Member, bob: Member, post: Callable[..., Note], settings: Any
+) -> None:
+    settings.FEED_IMPRESSION_FLUSH_SECONDS = 3600
+    old, recent, elsewhere, pending = (post(bob, title) for title in ("Old", "New", "Far", "Now"))
+    today = timezone.now().date()
+    last_seen = {
+        old: today - timedelta(days=queries.SEEN_DAYS + 1),
+        recent: today,
+        elsewhere: today,
+    }
+    for note, day in last_seen.items():
+        Impression.objects.create(member=alice, note=note, day=day, shown=1)
+    services.record_shown(member=alice, note_ids=[pending.pk])  # buffered, not written yet
+    asked = [old.pk, recent.pk, pending.pk]
+    assert queries.seen_among(alice.pk, asked) == {recent.pk, pending.pk}
+    assert queries.seen_among(bob.pk, asked) == set()
+    services.flush_impressions()  # nothing left buffered after the test's database is gone

@@ -17,7 +17,8 @@ with nothing about them read or used. Each card says why it is there (``Reason``
 
 Ranking costs tens of milliseconds, so it is done ahead: a member's ranked Explore is stored
 (``Ranking``, by a task or by the visit that found none) and a visit only merges into it what
-changed since, read in one query (``changes_since``): new notes of followed creators first,
+changed since, read in one query, and which of its notes were seen, in another
+(``changes_since``): new notes of followed creators first,
 then the rest with what the member engaged with, hid, blocked or muted dropped, and "fewer
 like this" and notes already seen moved down. Engagement since the ranking makes the visit
 rank afresh, so Explore adapts at the next page. Explore without personalization is the same
@@ -845,8 +846,7 @@ _FILTERS_SQL = """
 SELECT 'hidden', blocked_id, 0 FROM {block} WHERE blocker_id = %s
 UNION ALL SELECT 'hidden', blocker_id, 0 FROM {block} WHERE blocked_id = %s
 UNION ALL SELECT 'hidden', muted_id, 0 FROM {mute} WHERE muter_id = %s
-UNION ALL SELECT kind, target_id, 0 FROM {feedback} WHERE member_id = %s
-UNION ALL SELECT 'seen', note_id, 0 FROM {impression} WHERE member_id = %s AND day >= %s"""
+UNION ALL SELECT kind, target_id, 0 FROM {feedback} WHERE member_id = %s"""
 _SINCE_SQL = """
 UNION ALL SELECT 'engaged', note_id, 0 FROM {like} WHERE member_id = %s AND id > %s
 UNION ALL SELECT 'engaged', note_id, 0 FROM {collect} WHERE member_id = %s AND id > %s
@@ -868,21 +868,19 @@ UNION ALL SELECT 'followed', id, author_id FROM (
 @functools.cache
 def _changes_sql(since: bool) -> str:
     """``since``: with the engagement and followed creators' notes newer than a ranking."""
-    models = (Block, Mute, Feedback, Impression, Like, Collect, Comment, Note, Follow)
+    models = (Block, Mute, Feedback, Like, Collect, Comment, Note, Follow)
     tables = {model.__name__.lower(): model._meta.db_table for model in models}
     sql = _FILTERS_SQL + (_SINCE_SQL if since else "")
     return sql.format(newest=NEW_FOLLOWED, **tables)
 
 
-def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
-    """The member's filters now; with ``ranking``, also their engagement since it, the
-    notes followed creators published since (which a visit shows within seconds) and the
-    newest notes of creators they followed since (following someone shows them at once)."""
+def changes_since(member: Member, ranking: StoredRanking | None, items: list[Item]) -> Changes:
+    """The member's filters now, and which of ``items`` (the visit's list) they have seen;
+    with ``ranking``, also their engagement since it, the notes followed creators published
+    since (which a visit shows within seconds) and the newest notes of creators they
+    followed since (following someone shows them at once)."""
     pk = member.pk
-    seen_from = connection.ops.adapt_datefield_value(
-        timezone.now().date() - timedelta(days=SEEN_DAYS)
-    )
-    params: list[Any] = [pk, pk, pk, pk, pk, seen_from]
+    params: list[Any] = [pk, pk, pk, pk]
     if ranking is not None:
         like, collect, comment = ranking.engagement_ids
         published = connection.ops.adapt_datetimefield_value(ranking.computed_at)
@@ -892,13 +890,12 @@ def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
     with connection.cursor() as cursor:
         cursor.execute(_changes_sql(ranking is not None), params)
         rows = cursor.fetchall()
-    changes = Changes(hidden_authors={pk}, seen=shown.pending_for(pk))
+    changes = Changes(hidden_authors={pk})
     into = {
         "hidden": changes.hidden_authors,
         Feedback.Kind.NOTE: changes.not_interested,
         Feedback.Kind.TOPIC: changes.fewer_topics,
         Feedback.Kind.AUTHOR: changes.fewer_authors,
-        "seen": changes.seen,
         "engaged": changes.engaged,
     }
     followed = {}
@@ -912,7 +909,23 @@ def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
         Item(note_id, followed[note_id], topics.get(note_id, []), "following")
         for note_id in sorted(followed, reverse=True)  # newest first
     ]
+    changes.seen = seen_among(pk, [*followed, *(item.note_id for item in items)])
     return changes
+
+
+def seen_among(member_id: int, note_ids: list[int]) -> set[int]:
+    """The notes among ``note_ids`` shown to the member in the last ``SEEN_DAYS`` (written,
+    or pending in this process). Looked up by note, so a visit costs the same however much
+    the member has read: reading all their week's impressions took thousands of rows."""
+    since = timezone.now().date() - timedelta(days=SEEN_DAYS)
+
+    def build(ids: list[int], subject: int) -> QuerySet[Any]:
+        seen = Impression.objects.filter(member_id=subject, note_id__in=ids, day__gte=since)
+        return seen.values_list("note_id")
+
+    # The day is part of the statement's key: compiled once a day.
+    found = compiled.rows(("seen among", since), note_ids, build, subject=member_id)
+    return {row[0] for row in found} | shown.pending_for(member_id)
 
 
 def merged(items: list[Item], changes: Changes, *, personal: bool) -> list[Item]:
@@ -966,10 +979,10 @@ def visit_items(viewer: Member | None) -> tuple[list[Item], StoredRanking | None
         return generic_explore(""), None, False
     if not personalized(viewer):
         general = generic_explore(viewer.language)
-        return merged(general, changes_since(viewer, None), personal=False), None, False
+        return merged(general, changes_since(viewer, None, general), personal=False), None, False
     ranking = stored_ranking(viewer)
     if ranking is not None and ranking.age() < RANKING_MAX_SECONDS:
-        changes = changes_since(viewer, ranking)
+        changes = changes_since(viewer, ranking, ranking.items)
         if not changes.engaged:  # engagement since: rank afresh, so Explore adapts at once
             return merged(ranking.items, changes, personal=True), None, ranking.due()
     fresh = rank_for_storage(viewer)
