@@ -84,7 +84,7 @@ def test_a_lookup_is_compiled_once_for_every_subject(alice: Member, bob: Member)
     assert compiled.lookup("by name", by_name, "alice") == [(alice.pk, True)]
     assert compiled.lookup("by name", by_name, "bob") == [(bob.pk, True)]
     assert compiled.lookup("by name", by_name, "alice' OR '1'='1") == []
-    assert builds == [compiled.TEXT_SUBJECT]
+    assert builds == [compiled.TEXT_SUBJECT, compiled.OTHER_TEXT_SUBJECT]  # compiled, checked
 
     def by_id(_ids: list[int], member_id: int) -> Any:
         return Member.objects.filter(pk=member_id).values_list("username")
@@ -98,3 +98,9 @@ def test_a_lookup_must_take_its_subject() -> None:
 
     with pytest.raises(ValueError, match="subject"):
         compiled.lookup("ignores", ignores, "alice")
+
+    def derives(_ids: list[int], name: str) -> Any:  # its first letters, besides the name
+        return Member.objects.filter(username=name, email__startswith=name[:3]).values_list("pk")
+
+    with pytest.raises(ValueError, match="beyond taking it"):
+        compiled.lookup("derives", derives, "alice")

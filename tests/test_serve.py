@@ -56,8 +56,8 @@ def test_each_server_process_listens_on_its_own_socket_and_all_stop_together(
             assert server.poll() is None, "the server exited"
             assert time.monotonic() < deadline, "the servers did not start in time"
             time.sleep(0.2)
-        # Each process holds a socket of its own (one shared socket is a single entry): the
-        # kernel spreads new connections over them.
+        # A socket for each process (one shared socket is a single entry): the kernel
+        # spreads new connections over them.
         assert _listening_sockets(port) == 2
         for _ in range(10):
             assert _healthy(port)
@@ -78,4 +78,13 @@ def test_a_port_already_taken_stops_the_server(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         command = [papercrane, "serve", "--port", str(port), "--workers", "2", "--no-worker"]
         result = subprocess.run(command, env=env, timeout=START_SECONDS, capture_output=True)
+    assert result.returncode == 1
+
+
+def test_servers_that_cannot_start_are_not_started_again_and_again(tmp_path: Path) -> None:
+    papercrane = str(Path(sys.executable).with_name("papercrane"))
+    env = {**os.environ, "PAPERCRANE_DATA_DIR": str(tmp_path), "PAPERCRANE_LOG_LEVEL": "critical"}
+    env["DATABASE_URL"] = "nonsense://nowhere"  # every server process fails at start-up
+    command = [papercrane, "serve", "--port", str(_free_port()), "--workers", "2", "--no-worker"]
+    result = subprocess.run(command, env=env, timeout=START_SECONDS, capture_output=True)
     assert result.returncode == 1

@@ -46,7 +46,7 @@ def serve(argv: list[str]) -> int:
     parser.add_argument(
         "--no-worker", action="store_true", help="do not start a background-task worker beside it"
     )
-    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # a socket to serve on
     args = parser.parse_args(argv)
     worker = None
     if not args.no_worker:
@@ -56,16 +56,19 @@ def serve(argv: list[str]) -> int:
     try:
         if args.workers > 1 and hasattr(socket, "SO_REUSEPORT") and sys.platform == "linux":
             return _serve_in_processes(args.host, args.port, args.workers)
-        return _serve_here(args.host, args.port, args.workers, reuse_port=args.reuse_port)
+        return _serve_here(args.host, args.port, args.workers, fd=args.fd)
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=30)
 
 
-def _serve_here(host: str, port: int, workers: int, *, reuse_port: bool = False) -> int:
+APPLICATION = "papercrane.asgi:application"
+
+
+def _serve_here(host: str, port: int, workers: int, *, fd: int | None = None) -> int:
     """Run uvicorn in this process (``workers`` > 1: uvicorn's own processes, sharing one
-    socket). ``reuse_port``: on a socket of this process's own (``_serve_in_processes``)."""
+    socket), or on the listening socket ``fd`` (one of ``_serve_in_processes``')."""
     _setup_django()
     import uvicorn
 
@@ -85,64 +88,91 @@ def _serve_here(host: str, port: int, workers: int, *, reuse_port: bool = False)
         "ws_max_size": 64 * 1024,
         "log_level": os.environ.get("PAPERCRANE_LOG_LEVEL", "info").lower(),
     }
-    if not reuse_port:
-        uvicorn.run(APPLICATION, **options)  # exits with STARTUP_FAILURE if it cannot start
+    if fd is None:
+        uvicorn.run(APPLICATION, **options)  # exits with status 3 if it cannot start
         return 0
-    try:
-        sock = _reused_port(host, port)
-    except OSError as error:
-        print(f"papercrane serve: cannot listen on {host}:{port}: {error}", file=sys.stderr)
-        return STARTUP_FAILURE
     server = uvicorn.Server(uvicorn.Config(APPLICATION, **options))
-    server.run(sockets=[sock])
-    return 0 if server.started else STARTUP_FAILURE
+    server.run(sockets=[socket.socket(fileno=fd)])
+    return 0
 
 
-APPLICATION = "papercrane.asgi:application"
-STARTUP_FAILURE = 3  # uvicorn's exit status when it could not start
-
-
-def _reused_port(host: str, port: int) -> socket.socket:
-    """A listening socket of this process's own on a port other processes listen on too."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    return sock
+# A server process that ends sooner than this after it started could not start (a setting
+# or the code is wrong): starting it again would fail the same way, so they all stop.
+MIN_SERVING_SECONDS = 60
 
 
 def _serve_in_processes(host: str, port: int, workers: int) -> int:
-    """``workers`` server processes, each listening on its own socket of the same port
+    """``workers`` server processes, each on a listening socket of its own on the same port
     (``SO_REUSEPORT``), so that the kernel spreads connections over them evenly. On one shared
     socket the first process to wake takes every waiting connection: a proxy's or a client's
     keep-alive connections, opened together, all went to one process while the other idled.
-    A server that dies is replaced; one that cannot start (the port is taken) stops them all.
-    """
-    command = [sys.executable, "-m", "papercrane.cli", "serve", "--host", host, "--port",
-               str(port), "--workers", "1", "--no-worker", "--reuse-port"]  # fmt: skip
+    The sockets are this process's, so a server that dies is replaced on its socket without
+    losing the connections waiting there."""
+    try:
+        sockets = _listening_sockets(host, port, workers)
+    except OSError as error:
+        print(f"papercrane serve: cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        return 1
     stopping: list[int] = []
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda number, _frame: stopping.append(number))
 
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603 - our own command
+    def start(sock: socket.socket) -> tuple[subprocess.Popen[bytes], float]:
+        fd = str(sock.fileno())
+        command = [sys.executable, "-m", "papercrane.cli", "serve", "--host", host, "--port",
+                   str(port), "--workers", "1", "--no-worker", "--fd", fd]  # fmt: skip
+        process = subprocess.Popen(  # noqa: S603 - our own command
+            command, pass_fds=[sock.fileno()], preexec_fn=_die_with_parent
+        )
+        return process, time.monotonic()
 
-    servers = [start() for _ in range(workers)]
+    servers = [start(sock) for sock in sockets]
     status = 0
     while not stopping:
-        for i, server in enumerate(servers):
-            code = server.poll()
-            if code == STARTUP_FAILURE:
+        time.sleep(0.2)
+        for i, (server, started) in enumerate(servers):
+            if server.poll() is None or stopping:
+                continue
+            if time.monotonic() - started < MIN_SERVING_SECONDS:
                 stopping.append(0)
                 status = 1
-            elif code is not None:
-                servers[i] = start()
-        time.sleep(0.2)
-    for server in servers:
-        server.send_signal(signal.SIGTERM)
-    for server in servers:
-        server.wait(timeout=30)
+            else:
+                servers[i] = start(sockets[i])
+    _stop([server for server, _started in servers])
     return status
+
+
+def _listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` sockets bound to the port with ``SO_REUSEPORT``, once it is known that no
+    one else listens there (a plain socket binds only to a port nobody holds, even one whose
+    holders share it with ``SO_REUSEPORT``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket(family)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's default backlog
+        sock.set_inheritable(True)
+        sockets.append(sock)
+    return sockets
+
+
+def _stop(processes: list[subprocess.Popen[bytes]], seconds: float = 30) -> None:
+    """Ask each process to finish what it is serving; end those still running after that."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    for process in processes:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def worker(argv: list[str]) -> int:

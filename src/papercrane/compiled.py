@@ -28,6 +28,7 @@ CAPACITY = 1024  # compiled statements kept per process (a few KB each)
 # is asked about holds the control characters.
 SUBJECT = -(10**15)
 TEXT_SUBJECT = "\x1fcompiled subject\x1f"
+OTHER_SUBJECT, OTHER_TEXT_SUBJECT = SUBJECT - 1, "\x1fanother subject\x1f"  # to check with
 
 Subject = int | str | None
 Build = Callable[[list[int], Any], QuerySet[Any]]
@@ -91,6 +92,8 @@ def _statement(key: Hashable, size: int, build: Build, subject: Subject) -> _Sta
         raise ValueError(f"{key!r}: the query does not take each id exactly once")
     if subject is not None and not subject_slots:
         raise ValueError(f"{key!r}: the query does not take its subject")
+    if subject is not None and not _takes_as_it_is(build, stand_ins, sql, params, subject_slots):
+        raise ValueError(f"{key!r}: the query changes with its subject beyond taking it")
     id_slots.sort(key=lambda i: -params[i])  # slot of the first id first
     columns = [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
     converters = [
@@ -102,6 +105,18 @@ def _statement(key: Hashable, size: int, build: Build, subject: Subject) -> _Sta
     statement = _Statement(sql, params, id_slots, subject_slots, converters)
     _compiled[cache_key] = statement
     return statement
+
+
+def _takes_as_it_is(
+    build: Build, stand_ins: list[int], sql: str, params: list[Any], slots: list[int]
+) -> bool:
+    """Whether the query, built for another stand-in, differs only in the subject's slots:
+    a build that derives a value from its subject (its first letters, the next id) or
+    branches on it would otherwise keep the stand-in's outcome for every subject."""
+    other = OTHER_TEXT_SUBJECT if isinstance(params[slots[0]], str) else OTHER_SUBJECT
+    other_sql, other_params = build(stand_ins, other).query.sql_with_params()
+    expected = [other if i in slots else value for i, value in enumerate(params)]
+    return other_sql == sql and list(other_params) == expected
 
 
 def _same(value: Any, stand_in: Subject) -> bool:

@@ -246,7 +246,7 @@ else:
         "visits": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "visits",
-            "OPTIONS": {"MAX_ENTRIES": 20_000},
+            "OPTIONS": {"MAX_ENTRIES": 10_000},  # about 5 KB a list: 50 MB at most
         },
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -7,12 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from papercrane.accounts import services as accounts
 from papercrane.accounts.models import Member
 from papercrane.engagement import services as engagement
-from papercrane.feed import queries, services
+from papercrane.feed import queries, services, shown
 from papercrane.feed.models import Impression, Ranking
 from papercrane.notes.models import Note, Visibility
 from tests.helpers import ApiClient
@@ -271,3 +272,21 @@ def test_seen_notes_are_looked_up_among_the_visits_and_forgotten_after_a_week(
     assert queries.seen_among(alice.pk, asked) == {recent.pk, pending.pk}
     assert queries.seen_among(bob.pk, asked) == set()
     services.flush_impressions()  # nothing left buffered after the test's database is gone
+
+
+def test_impressions_a_flush_could_not_write_are_kept_for_the_next(
+    alice: Member, bob: Member, post: Callable[..., Note], settings: Any
+) -> None:
+    settings.FEED_IMPRESSION_FLUSH_SECONDS = 3600
+    note = post(bob, "Shown while the database refused")
+    services.record_shown(member=alice, note_ids=[note.pk])
+    table = Impression._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} RENAME TO moved_away")
+    with pytest.raises(DatabaseError):
+        services.flush_impressions()
+    assert shown.pending_for(alice.pk) == {note.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE moved_away RENAME TO {table}")
+    assert services.flush_impressions() == 1
+    assert Impression.objects.get(member=alice, note=note).shown == 1

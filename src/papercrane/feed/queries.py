@@ -939,11 +939,11 @@ def merged(items: list[Item], changes: Changes, *, personal: bool) -> list[Item]
     groups: list[list[Item]] = [[], [], [], []]
     hidden, seen = changes.hidden_authors, changes.seen
     fewer_authors, fewer_topics = changes.fewer_authors, changes.fewer_topics
-    personal = personal and bool(fewer_authors or fewer_topics)
+    any_fewer = personal and bool(fewer_authors or fewer_topics)
     for item in [*changes.followed, *(i for i in items if i.note_id not in followed)]:
         if item.note_id in dropped or item.author_id in hidden:
             continue
-        fewer = personal and (
+        fewer = any_fewer and (
             item.author_id in fewer_authors or not fewer_topics.isdisjoint(item.topics)
         )
         groups[2 * (item.note_id in seen) + fewer].append(item)
