@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.live.test_two_processes import SERVER_START_SECONDS, _free_port, _wait_healthy
+
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreading: Linux")
-
-START_SECONDS = 180  # a server starts in about 8 s; several times that on a busy machine
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _listening_sockets(port: int) -> int:
@@ -33,11 +27,8 @@ def _listening_sockets(port: int) -> int:
 
 
 def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        return bool(response.status == 200)
 
 
 def test_each_server_process_listens_on_its_own_socket_and_all_stop_together(
@@ -51,11 +42,7 @@ def test_each_server_process_listens_on_its_own_socket_and_all_stop_together(
     command = [papercrane, "serve", "--port", str(port), "--workers", "2", "--no-worker"]
     server = subprocess.Popen(command, env=env)
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while _listening_sockets(port) < 2 or not _healthy(port):
-            assert server.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the servers did not start in time"
-            time.sleep(0.2)
+        _wait_healthy(port, server, time.monotonic() + SERVER_START_SECONDS)
         # A socket for each process (one shared socket is a single entry): the kernel
         # spreads new connections over them.
         assert _listening_sockets(port) == 2
@@ -77,7 +64,7 @@ def test_a_port_already_taken_stops_the_server(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         command = [papercrane, "serve", "--port", str(port), "--workers", "2", "--no-worker"]
-        result = subprocess.run(command, env=env, timeout=START_SECONDS, capture_output=True)
+        result = subprocess.run(command, env=env, timeout=SERVER_START_SECONDS, capture_output=True)
     assert result.returncode == 1
 
 
@@ -86,5 +73,5 @@ def test_servers_that_cannot_start_are_not_started_again_and_again(tmp_path: Pat
     env = {**os.environ, "PAPERCRANE_DATA_DIR": str(tmp_path), "PAPERCRANE_LOG_LEVEL": "critical"}
     env["DATABASE_URL"] = "nonsense://nowhere"  # every server process fails at start-up
     command = [papercrane, "serve", "--port", str(_free_port()), "--workers", "2", "--no-worker"]
-    result = subprocess.run(command, env=env, timeout=START_SECONDS, capture_output=True)
+    result = subprocess.run(command, env=env, timeout=SERVER_START_SECONDS, capture_output=True)
     assert result.returncode == 1

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 SETTINGS_MODULE = "papercrane.settings"
+APPLICATION = "papercrane.asgi:application"
 
 
 def _setup_django() -> None:
@@ -61,9 +62,6 @@ def serve(argv: list[str]) -> int:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=30)
-
-
-APPLICATION = "papercrane.asgi:application"
 
 
 def _serve_here(host: str, port: int, workers: int, *, fd: int | None = None) -> int:

@@ -77,7 +77,7 @@ def explore_json(viewer: Member | None, *, cursor: str | None, limit: int) -> by
     cards = card_dicts(page.note_ids)
     language = translation.get_language()
     items = [
-        {**cards[note_id], **reasons.shown(page.reasons[note_id], language)}
+        {**cards[note_id], **reasons.card_fields(page.reasons[note_id], language)}
         for note_id in page.note_ids
         if note_id in cards
     ]

@@ -55,7 +55,7 @@ def as_dict(reason: Reason) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=4096)
-def shown(reason: Reason, language: str | None) -> dict[str, Any]:
+def card_fields(reason: Reason, language: str | None) -> dict[str, Any]:
     """A card's ``reason`` and ``why`` in ``language``, worked out once: the same few
     reasons come with most cards. Callers must not change it."""
     with translation.override(language):
