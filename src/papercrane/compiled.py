@@ -4,25 +4,32 @@ Django builds and compiles a queryset anew on every use. For the visibility rule
 a page of notes that takes about 2.5 ms, while the database answers in 0.1 ms; a search or an
 Explore page pays it on every request. The SQL of such a query differs from one page to the
 next only in the ids of its ``IN`` list (the rules themselves, follows and blocks included,
-are subqueries the database evaluates) and the viewer's id. So it is compiled once per list
-length, with stand-in ids, and later lists and viewers are put in their places: the rules
-stay written once, in the ORM, and only their compilation is shared. A query that depends
-on one value only (a token's hash, a member's id) is compiled once the same way (``lookup``).
-Rows come back as the queryset gives them, through the fields' own converters.
+are subqueries the database evaluates) and the viewer's id. So it is compiled once, with
+stand-in ids, and its ``IN`` list becomes one parameter holding the whole list (a JSON array
+SQLite unpacks, an array for PostgreSQL): one statement serves lists of any length, and the
+database is sent one value, not one per id (binding 256 ids one by one cost PostgreSQL more
+than running the query). The rules stay written once, in the ORM, and only their compilation
+is shared. A query that depends on one value only (a token's hash, a member's id) is
+compiled once the same way (``lookup``). Rows come back as the queryset gives them, through
+the fields' own converters.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 from django.db import connection
 from django.db.models import Model, QuerySet
 
-# Lists are padded (with their last id) up to one of these lengths, so a few compilations
-# serve every page; a longer list is compiled for itself.
-SIZES = (8, 32, 128, 256, 512)
+# The ids a query is compiled with (distinct, so the ORM keeps each) and how each database
+# takes the list in their place, as one parameter.
+STAND_INS = [-1, -2, -3]
+ID_LISTS = {"sqlite": "IN (SELECT value FROM json_each(%s))", "postgresql": "= ANY(%s::bigint[])"}
+PLACEHOLDER = re.compile(r"(?<!%)%s")  # as Django's backends find them
 CAPACITY = 1024  # compiled statements kept per process (a few KB each)
 # The subject's stand-ins: no row has a negative id, and ids are smaller; no text a query
 # is asked about holds the control characters.
@@ -39,47 +46,50 @@ Converters = list[tuple[int, list[Callable[..., Any]], Any]]
 class _Statement:
     sql: str
     params: list[Any]
-    id_slots: list[int]  # where the ids go, the first id's slot first
+    list_slot: int | None  # where the list of ids goes
     subject_slots: list[int]
     converters: Converters  # column, the field's converters, the expression they take
 
 
-# (database alias and vendor, key, size, the subject's type) -> statement
+# (database alias and vendor, key, whether it takes ids, the subject's type) -> statement
 _compiled: dict[tuple[Hashable, ...], _Statement] = {}
 
 
 def rows(
     key: Hashable, ids: Sequence[int], build: Build, *, subject: int | None = None
 ) -> list[tuple[Any, ...]]:
-    """The rows of ``build(ids, subject)`` (a ``values_list`` queryset filtering on ``ids``),
-    in the database's order. ``subject`` is the one other id the query depends on, if any
-    (the viewer's, say), and is put in its places the same way; ``key`` names the query."""
+    """The rows of ``build(ids, subject)`` (a ``values_list`` queryset filtering on ``ids``
+    with one ``IN``), in the database's order. ``subject`` is the one other id the query
+    depends on, if any (the viewer's, say), and is put in its places the same way; ``key``
+    names the query."""
     if not ids:
         return []
-    size = next((size for size in SIZES if size >= len(ids)), None)
-    if size is None:
-        return list(build(list(ids), subject))
-    statement = _statement(key, size, build, subject)
+    statement = _statement(key, True, build, subject)
     values = list(statement.params)
-    padded = [*ids, *[ids[-1]] * (size - len(ids))]
-    for slot, value in zip(statement.id_slots, padded, strict=True):
-        values[slot] = value
+    values[statement.list_slot] = _id_list(ids)  # type: ignore[index]
     return _fetch(statement, values, subject)
 
 
 def lookup(key: Hashable, build: Build, subject: int | str) -> list[tuple[Any, ...]]:
     """The rows of ``build([], subject)``: a ``values_list`` queryset depending on nothing
     but ``subject``, a number or a text (the token's hash a request brings, say)."""
-    return _fetch(_statement(key, 0, build, subject), None, subject)
+    return _fetch(_statement(key, False, build, subject), None, subject)
 
 
-def _statement(key: Hashable, size: int, build: Build, subject: Subject) -> _Statement:
-    """``build`` compiled for ``size`` ids (stand-ins) and a stand-in of ``subject``'s type."""
-    cache_key = (connection.alias, connection.vendor, key, size, type(subject).__name__)
+def _id_list(ids: Sequence[int]) -> Any:
+    if connection.vendor == "sqlite":
+        return orjson.dumps(ids if isinstance(ids, list) else list(ids)).decode()
+    return list(ids)
+
+
+def _statement(key: Hashable, takes_ids: bool, build: Build, subject: Subject) -> _Statement:
+    """``build`` compiled for stand-in ids (if it ``takes_ids``) and a stand-in of
+    ``subject``'s type."""
+    cache_key = (connection.alias, connection.vendor, key, takes_ids, type(subject).__name__)
     found = _compiled.get(cache_key)
     if found is not None:
         return found
-    stand_ins = [-(position + 1) for position in range(size)]
+    stand_ins = STAND_INS if takes_ids else []
     stand_in = None if subject is None else TEXT_SUBJECT if isinstance(subject, str) else SUBJECT
     compiler = build(stand_ins, stand_in).query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
@@ -94,7 +104,10 @@ def _statement(key: Hashable, size: int, build: Build, subject: Subject) -> _Sta
         raise ValueError(f"{key!r}: the query does not take its subject")
     if subject is not None and not _takes_as_it_is(build, stand_ins, sql, params, subject_slots):
         raise ValueError(f"{key!r}: the query changes with its subject beyond taking it")
-    id_slots.sort(key=lambda i: -params[i])  # slot of the first id first
+    list_slot = None
+    if takes_ids:
+        sql, params, list_slot = _one_parameter(key, sql, params, id_slots)
+        subject_slots = [i if i < list_slot else i - len(id_slots) + 1 for i in subject_slots]
     columns = [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
     converters = [
         (column, functions, expression)
@@ -102,9 +115,31 @@ def _statement(key: Hashable, size: int, build: Build, subject: Subject) -> _Sta
     ]
     if len(_compiled) >= CAPACITY:
         _compiled.clear()
-    statement = _Statement(sql, params, id_slots, subject_slots, converters)
+    statement = _Statement(sql, params, list_slot, subject_slots, converters)
     _compiled[cache_key] = statement
     return statement
+
+
+def _one_parameter(
+    key: Hashable, sql: str, params: list[Any], slots: list[int]
+) -> tuple[str, list[Any], int]:
+    """The SQL with its ``IN (%s, %s, …)`` of stand-ins (at parameter ``slots``) taking the
+    whole list as one parameter, the parameters to go with it, and that parameter's slot."""
+    pieces = PLACEHOLDER.split(sql)  # pieces[i] is the text before placeholder i
+    first, count = slots[0], len(slots)
+    between = pieces[first + 1 : first + count]
+    if (
+        slots != list(range(first, first + count))
+        or not pieces[first].endswith(" IN (")
+        or pieces[first].endswith(" NOT IN (")
+        or any(text != ", " for text in between)
+        or not pieces[first + count].startswith(")")
+    ):
+        raise ValueError(f"{key!r}: the ids are not one IN list")
+    head = "%s".join(pieces[: first + 1])[: -len("IN (")]
+    tail = "%s".join(pieces[first + count :])[len(")") :]
+    one = [*params[:first], None, *params[first + count :]]
+    return head + ID_LISTS[connection.vendor] + tail, one, first
 
 
 def _takes_as_it_is(

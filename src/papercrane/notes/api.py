@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from papercrane.api.problems import Problem, not_found
 from papercrane.engagement import queries as engagement_queries
 from papercrane.media.api import MediaOut
 from papercrane.media.models import Media
+from papercrane.memo import Memo
 from papercrane.notes import queries, services
 from papercrane.notes.models import Note, Visibility
 from papercrane.search import queries as search_queries
@@ -130,29 +130,22 @@ class CardPage(Schema):
 
 JSON = "application/json; charset=utf-8"
 COVER_KEYS = tuple(CoverOut.model_fields)
-CARD_MEMO_SIZE = 20_000
-_cards: dict[int, tuple[float, dict[str, Any]]] = {}  # note id -> (when read, card)
+# The cards, kept in the process for ``CARD_SECONDS`` (how stale a card's title, cover and
+# counts may be): the same notes fill many pages, and validating a card through the schema
+# costs more than reading it.
+_cards: Memo[int, dict[str, Any]] = Memo(lambda: settings.CARD_SECONDS, size=20_000)
 
 
 def card_dicts(note_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Cards as ``CardOut`` gives them, by note id, kept in the process for ``CARD_SECONDS``
-    (how stale a card's title, cover and counts may be; whether it shows at all is the
-    page's to decide, every time): the same notes fill many pages, and validating a card
-    through the schema costs more than reading it. Callers must not change them."""
-    now = time.monotonic()
-    found = {}
-    for note_id in note_ids:
-        memo = _cards.get(note_id)
-        if memo is not None and now - memo[0] < settings.CARD_SECONDS:
-            found[note_id] = memo[1]
-    missing = [note_id for note_id in note_ids if note_id not in found]
-    if len(_cards) > CARD_MEMO_SIZE:
-        _cards.clear()
-    for note, author, cover in queries.card_parts(missing):
-        card = _card(note, author, cover)
-        _cards[note.pk] = (now, card)
-        found[note.pk] = card
-    return found
+    """Cards as ``CardOut`` gives them, by note id (whether a card shows at all is the
+    page's to decide, every time). Callers must not change them."""
+    return _cards.get_many(note_ids, _read_cards)
+
+
+def _read_cards(note_ids: list[int]) -> dict[int, dict[str, Any]]:
+    return {
+        note.pk: _card(note, author, cover) for note, author, cover in queries.card_parts(note_ids)
+    }
 
 
 def _card(note: Note, author: Member, cover: Media | None) -> dict[str, Any]:

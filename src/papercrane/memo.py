@@ -1,0 +1,47 @@
+"""Values read from the database and kept in the process for a while, by key.
+
+The same few thousand notes fill most pages of Explore and search: reading their cards (or
+the titles a reason names) for every page costs more than the rest of the page. A memo keeps
+what it read for ``seconds`` (a function, so settings changed at run time apply), reads only
+what it does not hold, and starts afresh when it holds ``size`` values. Whether something may
+be shown at all is never kept here: callers decide that on every request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable, Iterable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Memo(Generic[K, V]):
+    def __init__(self, seconds: Callable[[], float], size: int) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._held: dict[K, tuple[float, V]] = {}  # key -> (when read, value)
+
+    def get_many(self, keys: Iterable[K], read: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
+        """The values of ``keys`` (those ``read`` finds), reading those not held or too old."""
+        now, seconds = time.monotonic(), self.seconds()
+        found: dict[K, V] = {}
+        missing = []
+        for key in keys:
+            held = self._held.get(key)
+            if held is not None and now - held[0] < seconds:
+                found[key] = held[1]
+            else:
+                missing.append(key)
+        if not missing:
+            return found
+        if len(self._held) > self.size:
+            self._held.clear()
+        for key, value in read(missing).items():
+            self._held[key] = (now, value)
+            found[key] = value
+        return found
+
+    def clear(self) -> None:
+        self._held.clear()
