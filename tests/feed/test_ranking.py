@@ -235,8 +235,12 @@ def test_flushes_add_to_the_days_count_and_skip_notes_deleted_meanwhile(
     services.record_shown(member=alice, note_ids=[kept.pk, deleted.pk])
     services.flush_impressions()
     services.record_shown(member=alice, note_ids=[kept.pk, deleted.pk])
+    deleted_id = deleted.pk
     deleted.delete()
     services.flush_impressions()
+    rows = dict(Impression.objects.values_list("note_id", "shown"))
+    assert rows == {kept.pk: 2, deleted_id: 1}  # the second flush skipped the deleted note
+    assert services.expire_impressions() == 1  # and its earlier row goes with the expiry
     assert list(Impression.objects.values_list("note_id", "shown")) == [(kept.pk, 2)]
 
 

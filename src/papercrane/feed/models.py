@@ -53,8 +53,17 @@ class Impression(models.Model):
     """A note shown to a member on a day: how often, and how long it was read (minimal and
     aggregated; deleted after ``FEED_IMPRESSION_DAYS``)."""
 
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="+")
+    # Only the unique (member, note, day) index: it serves the lookups by member (and note),
+    # and a busy process's flush writes thousands of rows a second into every index. One on
+    # note took a page write for nearly every row, as notes come in any order. So a note has
+    # no index or database constraint here: its impressions go with the daily expiry once it
+    # is deleted (``services.expire_impressions``), which reads the whole table anyway.
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    note = models.ForeignKey(
+        Note, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     day = models.DateField()
     shown = models.PositiveIntegerField(default=0)
     dwell_ms = models.PositiveIntegerField(default=0)
@@ -63,7 +72,6 @@ class Impression(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["member", "note", "day"], name="impression_unique")
         ]
-        indexes = [models.Index(fields=["day"], name="impression_day")]
 
     def __str__(self) -> str:
         return f"{self.member_id} saw {self.note_id} on {self.day}"

@@ -20,7 +20,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections, transaction
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from papercrane.accounts.models import Member
@@ -215,9 +215,11 @@ def record_dwell(*, member: Member, note_id: int, dwell_ms: int) -> None:
 
 
 def expire_impressions(now: datetime | None = None) -> int:
-    """Delete impressions older than ``FEED_IMPRESSION_DAYS`` (declared retention)."""
+    """Delete impressions older than ``FEED_IMPRESSION_DAYS`` (declared retention), and those
+    of notes deleted since the last run (one pass over the table, once a day)."""
     cutoff = (now or timezone.now()).date() - timedelta(days=settings.FEED_IMPRESSION_DAYS)
-    deleted, _ = Impression.objects.filter(day__lt=cutoff).delete()
+    note_gone = ~Exists(Note.objects.filter(pk=OuterRef("note_id")))
+    deleted, _ = Impression.objects.filter(Q(day__lt=cutoff) | note_gone).delete()
     return deleted
 
 
