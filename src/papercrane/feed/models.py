@@ -56,8 +56,8 @@ class Impression(models.Model):
     # Only the unique (member, note, day) index: it serves the lookups by member (and note),
     # and a busy process's flush writes thousands of rows a second into every index. One on
     # note took a page write for nearly every row, as notes come in any order. So a note has
-    # no index or database constraint here: its impressions go with the daily expiry once it
-    # is deleted (``services.expire_impressions``), which reads the whole table anyway.
+    # no index or database constraint here: its impressions go with the next retention sweep
+    # once it is deleted (``services.expire_impressions``), which reads the whole table.
     member = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
     )
