@@ -244,6 +244,22 @@ def test_flushes_add_to_the_days_count_and_skip_notes_deleted_meanwhile(
     assert list(Impression.objects.values_list("note_id", "shown")) == [(kept.pk, 2)]
 
 
+def test_a_deleted_members_impressions_go_with_them_or_with_the_sweep(
+    alice: Member, bob: Member, post: Callable[..., Note], make_member: Callable[..., Member]
+) -> None:
+    note = post(bob, "Seen")
+    carol = make_member("carol")
+    services.record_shown(member=alice, note_ids=[note.pk])
+    services.record_shown(member=carol, note_ids=[note.pk])
+    services.flush_impressions()
+    carol.delete()  # the model's cascade
+    assert list(Impression.objects.values_list("member_id", flat=True)) == [alice.pk]
+    # A row written for a member as they were deleted (no database constraint stops it).
+    Impression.objects.create(member_id=10**9, note=note, day=timezone.now().date(), shown=1)
+    assert services.expire_impressions() == 1
+    assert list(Impression.objects.values_list("member_id", flat=True)) == [alice.pk]
+
+
 def test_a_busy_seconds_impressions_are_written_in_one_flush(
     alice: Member, bob: Member, post: Callable[..., Note], settings: Any
 ) -> None:

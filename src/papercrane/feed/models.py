@@ -53,13 +53,18 @@ class Impression(models.Model):
     """A note shown to a member on a day: how often, and how long it was read (minimal and
     aggregated; deleted after ``FEED_IMPRESSION_DAYS``)."""
 
-    # Only the unique (member, note, day) index: it serves the lookups by member (and note),
-    # and a busy process's flush writes thousands of rows a second into every index. One on
-    # note took a page write for nearly every row, as notes come in any order. So a note has
-    # no index or database constraint here: its impressions go with the next retention sweep
-    # once it is deleted (``services.expire_impressions``), which reads the whole table.
+    # Only the unique (member, note, day) index, and no foreign key constraints: a busy
+    # process's flush writes thousands of rows a second, and every index and constraint costs
+    # each row. An index on note took a page write for nearly every row (notes come in any
+    # order); PostgreSQL checked each row's member with a locking query. The flush joins the
+    # members and notes that exist; what a deletion leaves (the impressions of a deleted
+    # note) goes with the next retention sweep (``services.expire_impressions``).
     member = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     note = models.ForeignKey(
         Note, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False

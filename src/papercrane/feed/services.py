@@ -216,10 +216,12 @@ def record_dwell(*, member: Member, note_id: int, dwell_ms: int) -> None:
 
 def expire_impressions(now: datetime | None = None) -> int:
     """Delete impressions older than ``FEED_IMPRESSION_DAYS`` (declared retention), and those
-    of notes deleted since the last run (one pass over the table, with the retention sweep)."""
+    of notes (or members, written as they were deleted) gone since the last run: one pass over
+    the table, with the retention sweep."""
     cutoff = (now or timezone.now()).date() - timedelta(days=settings.FEED_IMPRESSION_DAYS)
     note_gone = ~Exists(Note.objects.filter(pk=OuterRef("note_id")))
-    deleted, _ = Impression.objects.filter(Q(day__lt=cutoff) | note_gone).delete()
+    member_gone = ~Exists(Member.objects.filter(pk=OuterRef("member_id")))
+    deleted, _ = Impression.objects.filter(Q(day__lt=cutoff) | note_gone | member_gone).delete()
     return deleted
 
 
