@@ -77,6 +77,7 @@ def lookup(key: Hashable, build: Build, subject: int | str) -> list[tuple[Any, .
 
 
 def _id_list(ids: Sequence[int]) -> Any:
+    """The list as the one parameter ``ID_LISTS`` takes."""
     if connection.vendor == "sqlite":
         return orjson.dumps(ids if isinstance(ids, list) else list(ids)).decode()
     return list(ids)

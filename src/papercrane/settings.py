@@ -325,8 +325,9 @@ AVATAR_MAX_BYTES = 5 * 1024 * 1024
 FEED_IMPRESSION_DAYS = min(env_int("PAPERCRANE_FEED_IMPRESSION_DAYS", 90), 90)
 # Pages buffer what they showed and each process writes it this often (0: at once).
 FEED_IMPRESSION_FLUSH_SECONDS = env_float("PAPERCRANE_FEED_IMPRESSION_FLUSH_SECONDS", 1.0)
-# The API's cards (title, cover, counts) of Explore pages and search results are kept this long
-# in each process (0: not kept); whether a card may show is decided for every page.
+# The API's cards (title, cover, counts) of Explore pages and search results, and the titles
+# and topic names Explore's reasons name, are kept this long in each process (0: not kept);
+# whether a card may show is decided for every page.
 CARD_SECONDS = env_float("PAPERCRANE_CARD_SECONDS", 30.0)
 
 # --- Semantic search ----------------------------------------------------------------------------
