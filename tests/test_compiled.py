@@ -60,7 +60,7 @@ def test_each_statement_is_compiled_once_per_key(alice: Member) -> None:
 
     for ids in ([1], [1, 2, 3], list(range(1, 9)), list(range(1, 1000))):
         compiled.rows("counted", ids, build)
-    assert builds == [len(compiled.STAND_INS)]
+    assert builds == [len(compiled.STAND_INS), len(compiled.STAND_INS) + 1]  # and checked
 
 
 def test_excluded_ids_match_the_orm(alice: Member) -> None:
@@ -80,6 +80,12 @@ def test_the_ids_must_be_one_in_list() -> None:
 
     with pytest.raises(ValueError, match="one IN list"):
         compiled.rows("spread", [1], spread)
+
+    def limited(ids: list[int], _subject: int | None) -> Any:  # the stand-ins' count stays
+        return Note.objects.filter(pk__in=ids).values_list("pk")[: len(ids)]
+
+    with pytest.raises(ValueError, match="number of ids"):
+        compiled.rows("limited", [1], limited)
 
 
 def test_rows_come_through_the_fields_converters(alice: Member) -> None:

@@ -96,9 +96,7 @@ def _statement(key: Hashable, takes_ids: bool, build: Build, subject: Subject) -
     sql, params = compiler.as_sql()
     params = list(params)
     subject_slots = [i for i, value in enumerate(params) if _same(value, stand_in)]
-    id_slots = [
-        i for i, value in enumerate(params) if type(value) is int and value < 0 and value != SUBJECT
-    ]
+    id_slots = _id_slots(params)
     if sorted(params[i] for i in id_slots) != sorted(stand_ins):
         raise ValueError(f"{key!r}: the query does not take each id exactly once")
     if subject is not None and not subject_slots:
@@ -109,6 +107,8 @@ def _statement(key: Hashable, takes_ids: bool, build: Build, subject: Subject) -
     if takes_ids:
         sql, params, list_slot = _one_parameter(key, sql, params, id_slots)
         subject_slots = [i if i < list_slot else i - len(id_slots) + 1 for i in subject_slots]
+        if not _takes_any_length(key, build, stand_in, sql):
+            raise ValueError(f"{key!r}: the query changes with the number of ids")
     columns = [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
     converters = [
         (column, functions, expression)
@@ -121,12 +121,30 @@ def _statement(key: Hashable, takes_ids: bool, build: Build, subject: Subject) -
     return statement
 
 
+def _id_slots(params: list[Any]) -> list[int]:
+    return [i for i, value in enumerate(params) if type(value) is int and SUBJECT < value < 0]
+
+
+def _takes_any_length(key: Hashable, build: Build, stand_in: Subject, sql: str) -> bool:
+    """Whether the query, built for one id more, comes to the same statement: a build that
+    uses how many ids it is given (or which) would otherwise keep the stand-ins' outcome."""
+    more = [*STAND_INS, -len(STAND_INS) - 1]
+    other_sql, other_params = build(more, stand_in).query.sql_with_params()
+    other_params = list(other_params)
+    slots = _id_slots(other_params)
+    if sorted(other_params[i] for i in slots) != sorted(more):
+        return False
+    return _one_parameter(key, other_sql, other_params, slots)[0] == sql
+
+
 def _one_parameter(
     key: Hashable, sql: str, params: list[Any], slots: list[int]
 ) -> tuple[str, list[Any], int]:
     """The SQL with its ``IN (%s, %s, …)`` of stand-ins (at parameter ``slots``) taking the
     whole list as one parameter, the parameters to go with it, and that parameter's slot."""
     pieces = PLACEHOLDER.split(sql)  # pieces[i] is the text before placeholder i
+    if len(pieces) != len(params) + 1 or connection.vendor not in ID_LISTS:
+        raise ValueError(f"{key!r}: cannot put the ids in place in this SQL")
     first, count = slots[0], len(slots)
     between = pieces[first + 1 : first + count]
     if (

@@ -240,13 +240,18 @@ def test_flushes_add_to_the_days_count_and_skip_notes_deleted_meanwhile(
     services.flush_impressions()
     rows = dict(Impression.objects.values_list("note_id", "shown"))
     assert rows == {kept.pk: 2, deleted_id: 1}  # the second flush skipped the deleted note
-    assert services.expire_impressions() == 1  # and its earlier row goes with the expiry
+    assert services.forget_orphan_impressions() == 1  # its earlier row goes with the sweep
     assert list(Impression.objects.values_list("note_id", "shown")) == [(kept.pk, 2)]
 
 
 def test_a_deleted_members_impressions_go_with_them_or_with_the_sweep(
-    alice: Member, bob: Member, post: Callable[..., Note], make_member: Callable[..., Member]
+    alice: Member,
+    bob: Member,
+    post: Callable[..., Note],
+    make_member: Callable[..., Member],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(services, "ORPHAN_BATCH", 1)  # the sweep reads a range at a time
     note = post(bob, "Seen")
     carol = make_member("carol")
     services.record_shown(member=alice, note_ids=[note.pk])
@@ -256,7 +261,7 @@ def test_a_deleted_members_impressions_go_with_them_or_with_the_sweep(
     assert list(Impression.objects.values_list("member_id", flat=True)) == [alice.pk]
     # A row written for a member as they were deleted (no database constraint stops it).
     Impression.objects.create(member_id=10**9, note=note, day=timezone.now().date(), shown=1)
-    assert services.expire_impressions() == 1
+    assert services.forget_orphan_impressions() == 1
     assert list(Impression.objects.values_list("member_id", flat=True)) == [alice.pk]
 
 

@@ -53,12 +53,13 @@ class Impression(models.Model):
     """A note shown to a member on a day: how often, and how long it was read (minimal and
     aggregated; deleted after ``FEED_IMPRESSION_DAYS``)."""
 
-    # Only the unique (member, note, day) index, and no foreign key constraints: a busy
+    # Besides the unique (member, note, day) index, which serves the lookups by member, only
+    # one on day (new rows all go at its end), and no foreign key constraints: a busy
     # process's flush writes thousands of rows a second, and every index and constraint costs
     # each row. An index on note took a page write for nearly every row (notes come in any
     # order); PostgreSQL checked each row's member with a locking query. The flush joins the
     # members and notes that exist; what a deletion leaves (the impressions of a deleted
-    # note) goes with the next retention sweep (``services.expire_impressions``).
+    # note) goes with the retention sweep (``services.forget_orphan_impressions``).
     member = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -77,6 +78,7 @@ class Impression(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["member", "note", "day"], name="impression_unique")
         ]
+        indexes = [models.Index(fields=["day"], name="impression_day")]
 
     def __str__(self) -> str:
         return f"{self.member_id} saw {self.note_id} on {self.day}"

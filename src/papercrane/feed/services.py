@@ -20,7 +20,7 @@ import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, Min, OuterRef
 from django.utils import timezone
 
 from papercrane.accounts.models import Member
@@ -217,13 +217,28 @@ def record_dwell(*, member: Member, note_id: int, dwell_ms: int) -> None:
 
 
 def expire_impressions(now: datetime | None = None) -> int:
-    """Delete impressions older than ``FEED_IMPRESSION_DAYS`` (declared retention), and those
-    of notes (or members, written as they were deleted) gone since the last run: one pass over
-    the table, with the retention sweep."""
+    """Delete impressions older than ``FEED_IMPRESSION_DAYS`` (declared retention)."""
     cutoff = (now or timezone.now()).date() - timedelta(days=settings.FEED_IMPRESSION_DAYS)
+    deleted, _ = Impression.objects.filter(day__lt=cutoff).delete()
+    return deleted
+
+
+ORPHAN_BATCH = 50_000  # impression ids a statement reads: no write waits long on it
+
+
+def forget_orphan_impressions() -> int:
+    """Delete the impressions of notes deleted since (and of members, written as they were
+    deleted), which the table has no constraints to cascade: the retention sweep's, reading
+    the table in ranges of ids."""
+    bounds = Impression.objects.aggregate(first=Min("pk"), last=Max("pk"))
+    if bounds["first"] is None:
+        return 0
     note_gone = ~Exists(Note.objects.filter(pk=OuterRef("note_id")))
     member_gone = ~Exists(Member.objects.filter(pk=OuterRef("member_id")))
-    deleted, _ = Impression.objects.filter(Q(day__lt=cutoff) | note_gone | member_gone).delete()
+    deleted = 0
+    for start in range(bounds["first"], bounds["last"] + 1, ORPHAN_BATCH):
+        batch = Impression.objects.filter(pk__gte=start, pk__lt=start + ORPHAN_BATCH)
+        deleted += batch.filter(note_gone | member_gone).delete()[0]
     return deleted
 
 

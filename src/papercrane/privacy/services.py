@@ -144,6 +144,7 @@ def purge_expired(now: datetime) -> dict[str, int]:
             last_seen_at__lt=now - timedelta(seconds=settings.SESSION_COOKIE_AGE),
         ).update(ended_at=now)
     counts["impressions"] = feed_services.expire_impressions(now)
+    counts["orphan_impressions"] = feed_services.forget_orphan_impressions()
     counts["api_tokens"] = account_services.purge_revoked_tokens(
         before=now - timedelta(days=REVOKED_TOKEN_DAYS)
     )
