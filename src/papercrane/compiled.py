@@ -129,8 +129,8 @@ def _takes_any_length(key: Hashable, build: Build, stand_in: Subject, sql: str) 
     """Whether the query, built for one id more, comes to the same statement: a build that
     uses how many ids it is given (or which) would otherwise keep the stand-ins' outcome."""
     more = [*STAND_INS, -len(STAND_INS) - 1]
-    other_sql, other_params = build(more, stand_in).query.sql_with_params()
-    other_params = list(other_params)
+    other_sql, given = build(more, stand_in).query.sql_with_params()
+    other_params = list(given)
     slots = _id_slots(other_params)
     if sorted(other_params[i] for i in slots) != sorted(more):
         return False
