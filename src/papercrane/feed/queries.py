@@ -1061,7 +1061,8 @@ _topic_names: Memo[int, str] = Memo(lambda: settings.CARD_SECONDS, size=20_000)
 
 
 def _fill_titles(reasons: dict[int, Reason]) -> None:
-    """Reasons name the note or topic they refer to (read when shown: titles change)."""
+    """Reasons name the note or topic they refer to, as they are now (kept no longer than
+    the cards: titles change)."""
     note_ids = {r.note_id for r in reasons.values() if r.note_id}
     topic_ids = {int(r.topic) for r in reasons.values() if r.topic}
     titles = _note_titles.get_many(note_ids, _read_note_titles)
