@@ -42,6 +42,3 @@ class Memo(Generic[K, V]):
             self._held[key] = (now, value)
             found[key] = value
         return found
-
-    def clear(self) -> None:
-        self._held.clear()
