@@ -127,6 +127,47 @@ def test_a_ranked_note_of_a_creator_followed_since_moves_up_as_followed(
     assert [item["id"] for item in items].count(str(boots.pk)) == 1
 
 
+def test_unfollowing_a_creator_ranks_afresh_without_the_follow(
+    alice: Member,
+    as_member: Callable[[Member], ApiClient],
+    library: dict[str, Note],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    cook = Member.objects.get(username="cook")
+    accounts.follow(member=alice, target=cook)
+    services.refresh_ranking(alice.pk)
+    client = as_member(alice)
+    assert "following" in {item["why"]["kind"] for item in explore(client)}  # the cook's
+    with django_capture_on_commit_callbacks(execute=True):
+        accounts.unfollow(member=alice, target=cook)
+    assert not Ranking.objects.filter(member=alice).exists()
+    Impression.objects.all().delete()
+    items = explore(client)
+    assert items and "following" not in {item["why"]["kind"] for item in items}
+    assert Ranking.objects.filter(member=alice).exists()
+
+
+def test_a_reason_does_not_name_a_note_the_member_can_no_longer_see(
+    alice: Member,
+    as_member: Callable[[Member], ApiClient],
+    library: dict[str, Note],
+    settings: Any,
+) -> None:
+    settings.CARD_SECONDS = 0  # titles read anew for each page
+    engagement.collect_note(member=alice, note=library["trail"])
+    services.refresh_ranking(alice.pk)
+    client = as_member(alice)
+    why = [item["why"] for item in explore(client) if item["why"]["kind"] == "collected"]
+    assert why and why[0]["note_title"] == library["trail"].title
+    Note.objects.filter(pk=library["trail"].pk).update(visibility=Visibility.PRIVATE)
+    Impression.objects.all().delete()
+    items = [item for item in explore(client) if item["why"]["kind"] == "collected"]
+    assert items and all(item["why"]["note_title"] == "" for item in items)
+    assert all(item["why"]["note_id"] is None for item in items)
+    assert {item["reason"] for item in items} == {"Because of a note you collected"}
+    assert library["trail"].title not in client.get("/feeds/explore").content.decode()
+
+
 def test_blocks_mutes_visibility_and_moderation_apply_to_the_stored_ranking(
     alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
 ) -> None:

@@ -440,6 +440,10 @@ def _remove_follow(follower: Member, followee: Member) -> None:
     if deleted:
         Member.objects.filter(pk=follower.pk).update(following_count=F("following_count") - 1)
         Member.objects.filter(pk=followee.pk).update(follower_count=F("follower_count") - 1)
+        # The follower's Explore was ranked with the follow ("From someone you follow").
+        from papercrane.feed import services as feed_services  # feeds read accounts
+
+        transaction.on_commit(lambda: feed_services.rank_afresh(follower))
 
 
 def _drop_request(requester: Member, target: Member) -> bool:

@@ -1040,10 +1040,13 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
         visits.set(key, stored, SESSION_SECONDS)
     window = stored[offset : offset + limit]
     ids = [note_id for note_id, _reason in window]
-    visible = note_queries.discoverable_ids(viewer, ids)
+    # The notes the reasons name are checked with the cards, in the same statement: a
+    # reason shows a title only while its note is still there for the viewer to see.
+    named = {reason[1] for _note_id, reason in window if reason[1]}.difference(ids)
+    visible = note_queries.discoverable_ids(viewer, [*ids, *named])
     page = [note_id for note_id in ids if note_id in visible]
     reasons = {note_id: Reason(*reason) for note_id, reason in window if note_id in visible}
-    _fill_titles(reasons)
+    _fill_titles(reasons, visible)
     more = offset + limit < len(stored)
     next_cursor = signing.dumps([token, offset + limit], salt=_SALT) if more else None
     return Page(page, reasons, next_cursor, ranked, due)
@@ -1060,18 +1063,20 @@ _note_titles: Memo[int, str] = Memo(lambda: settings.CARD_SECONDS, size=20_000)
 _topic_names: Memo[int, str] = Memo(lambda: settings.CARD_SECONDS, size=20_000)
 
 
-def _fill_titles(reasons: dict[int, Reason]) -> None:
+def _fill_titles(reasons: dict[int, Reason], visible: set[int]) -> None:
     """Reasons name the note or topic they refer to, as they are now (kept no longer than
-    the cards: titles change)."""
-    note_ids = {r.note_id for r in reasons.values() if r.note_id}
+    the cards: titles change). A note that is not ``visible`` (deleted, made private,
+    taken down since) is not named: the reason then says what the member did, not to what."""
+    note_ids = {r.note_id for r in reasons.values() if r.note_id in visible}
     topic_ids = {int(r.topic) for r in reasons.values() if r.topic}
     titles = _note_titles.get_many(note_ids, _read_note_titles)
     names = _topic_names.get_many(topic_ids, _read_topic_names)
     for note_id, reason in list(reasons.items()):
+        named = reason.note_id if reason.note_id in titles else None
         reasons[note_id] = Reason(
             reason.kind,
-            reason.note_id,
-            titles.get(reason.note_id or 0, ""),
+            named,
+            titles.get(named or 0, ""),
             names.get(int(reason.topic), "") if reason.topic else "",
             reason.language,
         )

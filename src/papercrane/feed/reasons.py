@@ -20,6 +20,13 @@ def text(reason: Reason) -> str:
         return _("Because you commented on “%(title)s”") % {"title": title}
     if reason.kind == "liked" and title:
         return _("Because you liked “%(title)s”") % {"title": title}
+    # The note is gone from the member's sight (deleted, made private): what they did stays.
+    if reason.kind == "collected":
+        return _("Because of a note you collected")
+    if reason.kind == "commented":
+        return _("Because of a note you commented on")
+    if reason.kind == "liked":
+        return _("Because of a note you liked")
     if reason.kind == "following":
         return _("From someone you follow")
     if reason.kind == "friends":

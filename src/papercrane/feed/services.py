@@ -83,6 +83,14 @@ def forget_visits(member: Member) -> None:
             cache.set(key, 1, None)
 
 
+def rank_afresh(member: Member) -> None:
+    """Drop the member's stored ranking and current visit, so their next page is ranked
+    anew: for a change the stored ranking cannot be corrected by as it is merged (topics
+    picked anew, a creator no longer followed, the record of reading turned off)."""
+    Ranking.objects.filter(member=member).delete()
+    forget_visits(member)
+
+
 def choose_topics(*, member: Member, topic_ids: list[int]) -> list[int]:
     """Replace the member's chosen (onboarding) topics; unknown ids are ignored."""
     wanted = list(
@@ -94,8 +102,7 @@ def choose_topics(*, member: Member, topic_ids: list[int]) -> list[int]:
             [ChosenTopic(member=member, topic_id=topic_id) for topic_id in wanted],
             ignore_conflicts=True,
         )
-    Ranking.objects.filter(member=member).delete()  # it started from the old topics
-    forget_visits(member)
+    rank_afresh(member)  # it started from the old topics
     return wanted
 
 
@@ -105,8 +112,7 @@ def set_personalized(*, member: Member, personalized: bool) -> None:
     member.feed_personalized = personalized
     if not personalized:
         Profile.objects.filter(member=member).delete()
-        Ranking.objects.filter(member=member).delete()
-    forget_visits(member)
+    rank_afresh(member)
 
 
 def set_records_reading(*, member: Member, records: bool) -> None:
@@ -117,8 +123,9 @@ def set_records_reading(*, member: Member, records: bool) -> None:
     if not records:
         shown.drop(member.pk)
         Impression.objects.filter(member=member).delete()
-        Ranking.objects.filter(member=member).delete()  # ordered by what was shown
-    forget_visits(member)
+        rank_afresh(member)  # it was ordered by what was shown
+    else:
+        forget_visits(member)
 
 
 def record_shown(*, member: Member, note_ids: list[int]) -> None:
