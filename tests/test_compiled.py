@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import DatabaseError, transaction
+from django.db.transaction import TransactionManagementError
 
 from papercrane import compiled
 from papercrane.accounts.models import Member
@@ -129,3 +131,31 @@ def test_a_lookup_must_take_its_subject() -> None:
 
     with pytest.raises(ValueError, match="beyond taking it"):
         compiled.lookup("derives", derives, "alice")
+
+
+def test_statements_run_on_the_driver_show_when_queries_are_counted(
+    alice: Member, django_assert_num_queries: Any
+) -> None:
+    note = publish(alice, "counted")
+
+    def build(ids: list[int], _subject: int | None) -> Any:
+        return Note.objects.filter(pk__in=ids).values_list("pk")
+
+    assert compiled.rows("counted", [note.pk], build) == [(note.pk,)]  # on the driver's cursor
+    with django_assert_num_queries(2):  # watched: through Django's, logged
+        assert compiled.rows("counted", [note.pk], build) == [(note.pk,)]
+        assert compiled.fetch("SELECT %s", [7]) == [(7,)]
+
+
+def test_hand_written_statements_keep_djangos_parameter_style_and_errors() -> None:
+    assert compiled.fetch("SELECT '100%%', %s", ["%s"]) == [("100%", "%s")]
+    with pytest.raises(DatabaseError):  # Django's error, not the driver's
+        compiled.fetch("SELECT * FROM no_such_table WHERE id = %s", [1])
+
+
+def test_statements_refuse_to_run_in_a_broken_transaction() -> None:
+    with transaction.atomic():
+        with pytest.raises(DatabaseError), transaction.atomic(savepoint=False):
+            compiled.fetch("SELECT * FROM no_such_table", [])
+        with pytest.raises(TransactionManagementError):
+            compiled.fetch("SELECT %s", [1])

@@ -899,9 +899,7 @@ def changes_since(member: Member, ranking: StoredRanking | None, items: list[Ite
         params += [pk, like, pk, collect, pk, comment, pk, Note.Status.PUBLISHED, published]
         # Creators followed since: their newest notes come in too.
         params += [pk, Note.Status.PUBLISHED, published]
-    with connection.cursor() as cursor:
-        cursor.execute(_changes_sql(ranking is not None), params)
-        rows = cursor.fetchall()
+    rows = compiled.fetch(_changes_sql(ranking is not None), params)
     changes = Changes(hidden_authors={pk})
     into = {
         "hidden": changes.hidden_authors,
