@@ -197,8 +197,8 @@ def _fetch(
     if not statement.converters:
         return found
     converted = []
-    for row in found:
-        row = list(row)
+    for found_row in found:
+        row = list(found_row)
         for column, functions, expression in statement.converters:
             value = row[column]
             for function in functions:
