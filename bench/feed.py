@@ -206,10 +206,10 @@ def forget_earlier_runs() -> None:
     from django.db import connection
     from django_tasks_db.models import DBTaskResult
 
-    from papercrane.feed.models import Impression
+    from papercrane.feed.models import Impression, ShownDay
 
     with connection.cursor() as cursor:
-        for model in (Impression, DBTaskResult):
+        for model in (ShownDay, Impression, DBTaskResult):
             cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608 - model tables
             if connection.vendor == "postgresql":  # and the rows deleted no longer in the way
                 cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")

@@ -15,7 +15,7 @@ from papercrane.accounts import services as accounts
 from papercrane.accounts.models import Member
 from papercrane.engagement import services as engagement
 from papercrane.feed import learning, queries, services
-from papercrane.feed.models import Impression, Profile
+from papercrane.feed.models import Impression, Profile, ShownDay
 from papercrane.notes.models import Note, Visibility
 from tests.helpers import ApiClient, problem
 
@@ -54,7 +54,7 @@ def test_visitors_get_trending_without_profiling(api: ApiClient, library: dict[s
     items = api.get("/feeds/explore").json()["items"]
     assert {item["why"]["kind"] for item in items} <= {"trending", "new_creator", "language"}
     assert items[0]["id"] in {str(library[name].pk) for name in ("trail", "boots", "tent")}
-    assert Profile.objects.count() == 0 and Impression.objects.count() == 0
+    assert Profile.objects.count() == 0 and ShownDay.objects.count() == 0
 
 
 def test_not_interested_and_fewer_like_this_apply_at_once(
@@ -67,7 +67,7 @@ def test_not_interested_and_fewer_like_this_apply_at_once(
     shown = explore_ids(client)
     assert str(library["boots"].pk) not in shown
     client.post("/feeds/feedback", {"kind": "topic", "target": "#camping"})
-    Impression.objects.all().delete()  # order by score alone, not by what was shown
+    ShownDay.objects.all().delete()  # order by score alone, not by what was shown
     shown = explore_ids(client)
     assert shown.index(str(library["tent"].pk)) > shown.index(str(library["noodles"].pk))
 
@@ -198,10 +198,12 @@ def test_impressions_expire_after_the_declared_retention(
 ) -> None:
     note = post(bob, "Old news")
     today = timezone.now().date()
-    Impression.objects.create(member=alice, note=note, day=today - timedelta(days=91), shown=1)
-    Impression.objects.create(member=alice, note=note, day=today - timedelta(days=89), shown=1)
-    assert services.expire_impressions() == 1
-    assert Impression.objects.count() == 1
+    for days_ago in (91, 89):
+        day = today - timedelta(days=days_ago)
+        Impression.objects.create(member=alice, note=note, day=day, dwell_ms=9_000)
+        ShownDay.objects.create(member=alice, day=day, note_ids=f"{note.pk},")
+    assert services.expire_impressions() == 2
+    assert Impression.objects.count() == 1 and ShownDay.objects.count() == 1
 
 
 def test_feedback_cannot_name_another_members_hidden_note(

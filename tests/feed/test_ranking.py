@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from papercrane.accounts import services as accounts
 from papercrane.accounts.models import Member
 from papercrane.engagement import services as engagement
 from papercrane.feed import queries, services, shown
-from papercrane.feed.models import Impression, Ranking
+from papercrane.feed.models import Impression, Ranking, ShownDay
 from papercrane.notes.models import Note, Visibility
 from tests.helpers import ApiClient
 
@@ -48,7 +49,7 @@ def test_a_visit_is_served_from_the_stored_ranking(
     lonely = library["lonely"]
     stored.items = [[lonely.pk, lonely.author_id, [], "trending", None, "", ""]]
     stored.save()
-    Impression.objects.all().delete()
+    ShownDay.objects.all().delete()
     assert ids(explore(client)) == [str(lonely.pk)]
     assert computed_at(alice) == stored.computed_at
 
@@ -74,7 +75,7 @@ def test_feedback_applies_to_the_stored_ranking_at_once(
     client = as_member(alice)
     client.post("/feeds/feedback", {"kind": "note", "target": str(library["boots"].pk)})
     client.post("/feeds/feedback", {"kind": "topic", "target": "#camping"})
-    Impression.objects.all().delete()
+    ShownDay.objects.all().delete()
     shown = ids(explore(client))
     assert str(library["boots"].pk) not in shown
     assert shown.index(str(library["tent"].pk)) > shown.index(str(library["noodles"].pk))
@@ -141,7 +142,7 @@ def test_unfollowing_a_creator_ranks_afresh_without_the_follow(
     with django_capture_on_commit_callbacks(execute=True):
         accounts.unfollow(member=alice, target=cook)
     assert not Ranking.objects.filter(member=alice).exists()
-    Impression.objects.all().delete()
+    ShownDay.objects.all().delete()
     items = explore(client)
     assert items and "following" not in {item["why"]["kind"] for item in items}
     assert Ranking.objects.filter(member=alice).exists()
@@ -160,7 +161,7 @@ def test_a_reason_does_not_name_a_note_the_member_can_no_longer_see(
     why = [item["why"] for item in explore(client) if item["why"]["kind"] == "collected"]
     assert why and why[0]["note_title"] == library["trail"].title
     Note.objects.filter(pk=library["trail"].pk).update(visibility=Visibility.PRIVATE)
-    Impression.objects.all().delete()
+    ShownDay.objects.all().delete()
     items = [item for item in explore(client) if item["why"]["kind"] == "collected"]
     assert items and all(item["why"]["note_title"] == "" for item in items)
     assert all(item["why"]["note_id"] is None for item in items)
@@ -213,6 +214,12 @@ def test_a_stored_ranking_past_its_refresh_is_served_and_recomputed_by_a_task(
     assert ranking is not None and not ranking.due()
 
 
+def shown_on(member: Member, day: date | None = None) -> list[int]:
+    """The notes written as shown to ``member`` on ``day`` (today), in order."""
+    row = ShownDay.objects.filter(member=member, day=day or timezone.now().date()).first()
+    return [int(note_id) for note_id in row.note_ids.split(",") if note_id] if row else []
+
+
 def test_impressions_are_buffered_and_still_count_as_seen(
     alice: Member,
     bob: Member,
@@ -226,13 +233,13 @@ def test_impressions_are_buffered_and_still_count_as_seen(
     services.refresh_snapshots()
     client = as_member(alice)
     first = ids(explore(client, limit=3))
-    assert Impression.objects.count() == 0  # nothing written during the requests
+    assert ShownDay.objects.count() == 0  # nothing written during the requests
     again = ids(explore(client))
     assert not set(again[:3]) & set(first)  # yet what was shown comes last
-    assert services.flush_impressions() == len(set(first) | set(again))
-    rows = dict(Impression.objects.values_list("note_id", "shown"))
-    assert rows[int(first[0])] == 2 and len(rows) == len(set(first) | set(again))
+    assert services.flush_impressions() == len(first) + len(again)
+    assert shown_on(alice) == [int(note_id) for note_id in first + again]  # twice if twice
     assert services.flush_impressions() == 0
+    assert ShownDay.objects.count() == 1 and Impression.objects.count() == 0
 
 
 def test_buffered_impressions_of_a_member_who_stopped_the_record_are_not_written(
@@ -244,12 +251,12 @@ def test_buffered_impressions_of_a_member_who_stopped_the_record_are_not_written
     services.set_records_reading(member=alice, records=False)
     services.record_shown(member=bob, note_ids=[note.pk])  # bob does not record: nothing
     services.flush_impressions()
-    assert Impression.objects.count() == 0
+    assert ShownDay.objects.count() == 0
     accounts.update_profile(member=alice, records_reading=True)
     services.record_shown(member=alice, note_ids=[note.pk])
     Member.objects.filter(pk=alice.pk).update(records_reading=False)  # turned off elsewhere
     services.flush_impressions()
-    assert Impression.objects.count() == 0
+    assert ShownDay.objects.count() == 0
 
 
 def test_cards_kept_in_memory_still_vanish_at_once_when_hidden(
@@ -268,24 +275,28 @@ def test_cards_kept_in_memory_still_vanish_at_once_when_hidden(
     assert str(note.pk) not in ids(explore(client))
 
 
-def test_flushes_add_to_the_days_count_and_skip_notes_deleted_meanwhile(
-    alice: Member, bob: Member, post: Callable[..., Note], settings: Any
+def test_flushes_add_to_the_days_list_up_to_its_bound(
+    alice: Member,
+    bob: Member,
+    post: Callable[..., Note],
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings.FEED_IMPRESSION_FLUSH_SECONDS = 3600
-    kept, deleted = post(bob, "Stays"), post(bob, "Goes")
-    services.record_shown(member=alice, note_ids=[kept.pk, deleted.pk])
+    first, second = post(bob, "First"), post(bob, "Second")
+    services.record_shown(member=alice, note_ids=[first.pk, second.pk])
     services.flush_impressions()
-    services.record_shown(member=alice, note_ids=[kept.pk, deleted.pk])
-    deleted_id = deleted.pk
-    deleted.delete()
+    services.record_shown(member=alice, note_ids=[second.pk])
     services.flush_impressions()
-    rows = dict(Impression.objects.values_list("note_id", "shown"))
-    assert rows == {kept.pk: 2, deleted_id: 1}  # the second flush skipped the deleted note
-    assert services.forget_orphan_impressions() == 1  # its earlier row goes with the sweep
-    assert list(Impression.objects.values_list("note_id", "shown")) == [(kept.pk, 2)]
+    assert shown_on(alice) == [first.pk, second.pk, second.pk]
+    length = len(ShownDay.objects.get(member=alice).note_ids)
+    monkeypatch.setattr(services, "MAX_SHOWN_CHARS", length)  # full: no longer grows
+    services.record_shown(member=alice, note_ids=[first.pk])
+    assert services.flush_impressions() == 1
+    assert shown_on(alice) == [first.pk, second.pk, second.pk]
 
 
-def test_a_deleted_members_impressions_go_with_them_or_with_the_sweep(
+def test_reading_time_of_deleted_notes_and_members_goes_with_the_sweep(
     alice: Member,
     bob: Member,
     post: Callable[..., Note],
@@ -293,17 +304,24 @@ def test_a_deleted_members_impressions_go_with_them_or_with_the_sweep(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(services, "ORPHAN_BATCH", 1)  # the sweep reads a range at a time
-    note = post(bob, "Seen")
-    carol = make_member("carol")
-    services.record_shown(member=alice, note_ids=[note.pk])
-    services.record_shown(member=carol, note_ids=[note.pk])
+    kept, deleted = post(bob, "Stays"), post(bob, "Goes")
+    carol = accounts.update_profile(member=make_member("carol"), records_reading=True)
+    for member in (alice, carol):
+        services.record_shown(member=member, note_ids=[kept.pk])
+        for note in (kept, deleted):
+            services.record_dwell(member=member, note_id=note.pk, dwell_ms=9_000)
     services.flush_impressions()
     carol.delete()  # the model's cascade
-    assert list(Impression.objects.values_list("member_id", flat=True)) == [alice.pk]
-    # A row written for a member as they were deleted (no database constraint stops it).
-    Impression.objects.create(member_id=10**9, note=note, day=timezone.now().date(), shown=1)
-    assert services.forget_orphan_impressions() == 1
-    assert list(Impression.objects.values_list("member_id", flat=True)) == [alice.pk]
+    assert set(ShownDay.objects.values_list("member_id", flat=True)) == {alice.pk}
+    assert set(Impression.objects.values_list("member_id", flat=True)) == {alice.pk}
+    deleted.delete()
+    # Rows written for a member as they were deleted (no database constraint stops them).
+    today = timezone.now().date()
+    Impression.objects.create(member_id=10**9, note=kept, day=today, dwell_ms=1)
+    ShownDay.objects.create(member_id=10**9, day=today, note_ids=f"{kept.pk},")
+    assert services.forget_orphan_impressions() == 3
+    assert list(Impression.objects.values_list("member_id", "note_id")) == [(alice.pk, kept.pk)]
+    assert list(ShownDay.objects.values_list("member_id", flat=True)) == [alice.pk]
 
 
 def test_a_busy_seconds_impressions_are_written_in_one_flush(
@@ -315,28 +333,26 @@ def test_a_busy_seconds_impressions_are_written_in_one_flush(
     members = Member.objects.bulk_create(members)
     for member in members:
         services.record_shown(member=member, note_ids=notes)
-    assert services.flush_impressions() == 6000
-    assert Impression.objects.count() == 6000
-    assert Impression.objects.filter(shown=1, dwell_ms=0).count() == 6000
+    with CaptureQueriesContext(connection) as queries_run:
+        assert services.flush_impressions() == 6000
+    assert len([q for q in queries_run if "INSERT" in q["sql"]]) == 1
+    assert ShownDay.objects.count() == 1000
+    assert {tuple(shown_on(member)) for member in members} == {tuple(notes)}
 
 
-def test_seen_notes_are_looked_up_among_the_visits_and_forgotten_after_a_week(
+def test_seen_notes_are_those_of_the_last_week_written_or_pending(
     alice: Member, bob: Member, post: Callable[..., Note], settings: Any
 ) -> None:
     settings.FEED_IMPRESSION_FLUSH_SECONDS = 3600
     old, recent, elsewhere, pending = (post(bob, title) for title in ("Old", "New", "Far", "Now"))
     today = timezone.now().date()
-    last_seen = {
-        old: today - timedelta(days=queries.SEEN_DAYS + 1),
-        recent: today,
-        elsewhere: today,
-    }
-    for note, day in last_seen.items():
-        Impression.objects.create(member=alice, note=note, day=day, shown=1)
+    week_ago = today - timedelta(days=queries.SEEN_DAYS + 1)
+    ShownDay.objects.create(member=alice, day=week_ago, note_ids=f"{old.pk},")
+    ShownDay.objects.create(member=alice, day=today, note_ids=f"{recent.pk},{elsewhere.pk},")
+    ShownDay.objects.create(member=bob, day=today - timedelta(days=1), note_ids="")
     services.record_shown(member=alice, note_ids=[pending.pk])  # buffered, not written yet
-    asked = [old.pk, recent.pk, pending.pk]
-    assert queries.seen_among(alice.pk, asked) == {recent.pk, pending.pk}
-    assert queries.seen_among(bob.pk, asked) == set()
+    assert queries.seen_notes(alice.pk) == {recent.pk, elsewhere.pk, pending.pk}
+    assert queries.seen_notes(bob.pk) == set()
     services.flush_impressions()  # nothing left buffered after the test's database is gone
 
 
@@ -344,15 +360,16 @@ def test_impressions_a_flush_could_not_write_are_kept_for_the_next(
     alice: Member, bob: Member, post: Callable[..., Note], settings: Any
 ) -> None:
     settings.FEED_IMPRESSION_FLUSH_SECONDS = 3600
-    note = post(bob, "Shown while the database refused")
+    note, later = post(bob, "Shown while the database refused"), post(bob, "Shown after")
     services.record_shown(member=alice, note_ids=[note.pk])
-    table = Impression._meta.db_table
+    table = ShownDay._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE {table} RENAME TO moved_away")
     with pytest.raises(DatabaseError):
         services.flush_impressions()
     assert shown.pending_for(alice.pk) == {note.pk}
+    services.record_shown(member=alice, note_ids=[later.pk])
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE moved_away RENAME TO {table}")
-    assert services.flush_impressions() == 1
-    assert Impression.objects.get(member=alice, note=note).shown == 1
+    assert services.flush_impressions() == 2
+    assert shown_on(alice) == [note.pk, later.pk]  # in the order shown

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from papercrane.accounts import services as account_services
 from papercrane.accounts.models import ApiToken, Member
-from papercrane.feed.models import Impression
+from papercrane.feed.models import Impression, ShownDay
 from papercrane.notes import services as note_services
 from papercrane.notes.models import Note
 from papercrane.privacy import services, tasks
@@ -69,15 +69,18 @@ def test_old_impressions_and_long_revoked_tokens_go(
 ) -> None:
     note = post(alice)
     today = timezone.now().date()
-    Impression.objects.create(member=alice, note=note, day=today - timedelta(days=91), shown=1)
-    Impression.objects.create(member=alice, note=note, day=today - timedelta(days=3), shown=1)
+    for days_ago in (91, 3):
+        day = today - timedelta(days=days_ago)
+        Impression.objects.create(member=alice, note=note, day=day, dwell_ms=9_000)
+        ShownDay.objects.create(member=alice, day=day, note_ids=f"{note.pk},")
     live = account_services.issue_token(member=alice, name="live").token
     recent = account_services.issue_token(member=alice, name="recent").token
     old = account_services.issue_token(member=alice, name="old").token
     ApiToken.objects.filter(pk=recent.pk).update(revoked_at=timezone.now() - timedelta(days=5))
     ApiToken.objects.filter(pk=old.pk).update(revoked_at=timezone.now() - timedelta(days=31))
     counts = services.purge_expired(timezone.now())
-    assert counts["impressions"] == 1 and Impression.objects.count() == 1
+    assert counts["impressions"] == 2
+    assert Impression.objects.count() == 1 and ShownDay.objects.count() == 1
     assert counts["api_tokens"] == 1
     assert set(ApiToken.objects.values_list("pk", flat=True)) == {live.pk, recent.pk}
 

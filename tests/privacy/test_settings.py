@@ -13,8 +13,9 @@ from django.test import Client
 from papercrane.accounts import services as account_services
 from papercrane.accounts.models import Audience, Member
 from papercrane.engagement.models import CommentMention
+from papercrane.feed import queries as feed_queries
 from papercrane.feed import services as feed_services
-from papercrane.feed.models import Impression
+from papercrane.feed.models import Impression, ShownDay
 from papercrane.notes import services as note_services
 from papercrane.notes.models import Mention, Note
 from papercrane.search import queries as search_queries
@@ -120,16 +121,22 @@ def test_a_member_who_does_not_record_reading_leaves_no_impressions_or_dwell(
     dwell = client.post("/feeds/dwell", {"note_id": str(note.pk), "dwell_ms": 20_000})
     assert dwell.status_code == 204
     assert not Impression.objects.filter(member=alice).exists()
+    feed_services.flush_impressions()
+    assert not ShownDay.objects.filter(member=alice).exists()
     assert "data-dwell-note" not in web.get(f"/notes/{note.pk}").content.decode()
 
     account_services.update_profile(member=alice, records_reading=True)
     client.get("/feeds/explore")
     client.post("/feeds/dwell", {"note_id": str(note.pk), "dwell_ms": 20_000})
     assert Impression.objects.get(member=alice, note=note).dwell_ms == 20_000
+    feed_services.flush_impressions()
+    assert note.pk in feed_queries.seen_notes(alice.pk)
+    assert ShownDay.objects.filter(member=alice).exists()
     assert "data-dwell-note" in web.get(f"/notes/{note.pk}").content.decode()
 
     account_services.update_profile(member=alice, records_reading=False)  # forgets, too
     assert not Impression.objects.filter(member=alice).exists()
+    assert not ShownDay.objects.filter(member=alice).exists()
 
 
 # --- Discoverable ---------------------------------------------------------------------------------

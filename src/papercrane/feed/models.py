@@ -49,17 +49,43 @@ class Feedback(models.Model):
         return f"{self.member_id} fewer {self.kind} {self.target_id}"
 
 
+class ShownDay(models.Model):
+    """The notes Explore showed a member on a day, in the order shown (a note shown twice is
+    there twice): what keeps the next visits from showing them again. Deleted after
+    ``FEED_IMPRESSION_DAYS``, with the member, or when they stop the record.
+
+    One row per member and day, not per note: a page shows twenty notes, and a row for each
+    cost every page twenty index writes, and every visit a lookup per note it might show.
+    Each flush of the buffer (``feed.shown``) appends to the day's row, and a visit reads its
+    member's few rows. Ids of notes deleted since stay until their day expires; they name
+    nothing."""
+
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the unique (member, day) index serves the lookups by member
+        db_constraint=False,  # the flush joins the members that exist
+    )
+    day = models.DateField()
+    note_ids = models.TextField(default="")  # "12,345,6789," (each id ends with a comma)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "day"], name="shown_day_unique")]
+        indexes = [models.Index(fields=["day"], name="shown_day_day")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} was shown {self.note_ids.count(',')} notes on {self.day}"
+
+
 class Impression(models.Model):
-    """A note shown to a member on a day: how often, and how long it was read (minimal and
-    aggregated; deleted after ``FEED_IMPRESSION_DAYS``)."""
+    """How long a member read a note on a day (minimal and aggregated; deleted after
+    ``FEED_IMPRESSION_DAYS``). What Explore showed is in ``ShownDay``."""
 
     # Besides the unique (member, note, day) index, which serves the lookups by member, only
-    # one on day (new rows all go at its end), and no foreign key constraints: a busy
-    # process's flush writes thousands of rows a second, and every index and constraint costs
-    # each row. An index on note took a page write for nearly every row (notes come in any
-    # order); PostgreSQL checked each row's member with a locking query. The flush joins the
-    # members and notes that exist; what a deletion leaves (the impressions of a deleted
-    # note) goes with the retention sweep (``services.forget_orphan_impressions``).
+    # one on day, and no foreign key constraints (PostgreSQL checked each row's member with
+    # a locking query). What a deletion leaves (the reading time of a deleted note) goes
+    # with the retention sweep (``services.forget_orphan_impressions``).
     member = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -71,7 +97,6 @@ class Impression(models.Model):
         Note, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
     day = models.DateField()
-    shown = models.PositiveIntegerField(default=0)
     dwell_ms = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -81,7 +106,7 @@ class Impression(models.Model):
         indexes = [models.Index(fields=["day"], name="impression_day")]
 
     def __str__(self) -> str:
-        return f"{self.member_id} saw {self.note_id} on {self.day}"
+        return f"{self.member_id} read {self.note_id} on {self.day}"
 
 
 class Neighbours(models.Model):

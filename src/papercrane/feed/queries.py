@@ -60,6 +60,7 @@ from papercrane.feed.models import (
     Neighbours,
     Profile,
     Ranking,
+    ShownDay,
     Snapshot,
 )
 from papercrane.ids import parse_id
@@ -344,12 +345,7 @@ def _context(viewer: Member | None) -> Context:
             "target_id", flat=True
         )
     )
-    seen = set(
-        Impression.objects.filter(
-            member=viewer, day__gte=timezone.now().date() - timedelta(days=SEEN_DAYS)
-        ).values_list("note_id", flat=True)
-    )
-    seen |= shown.pending_for(viewer.pk)
+    seen = seen_notes(viewer.pk)
     context = Context(viewer, personal=personalized(viewer), language=viewer.language)
     context.excluded, context.seen = hidden, seen
     if not context.personal:
@@ -886,11 +882,11 @@ def _changes_sql(since: bool) -> str:
     return sql.format(newest=NEW_FOLLOWED, **tables)
 
 
-def changes_since(member: Member, ranking: StoredRanking | None, items: list[Item]) -> Changes:
-    """The member's filters now, and which of ``items`` (the visit's list) they have seen;
-    with ``ranking``, also their engagement since it, the notes followed creators published
-    since (which a visit shows within seconds) and the newest notes of creators they
-    followed since (following someone shows them at once)."""
+def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
+    """The member's filters now, and what they have seen; with ``ranking``, also their
+    engagement since it, the notes followed creators published since (which a visit shows
+    within seconds) and the newest notes of creators they followed since (following someone
+    shows them at once)."""
     pk = member.pk
     params: list[Any] = [pk, pk, pk, pk]
     if ranking is not None:
@@ -919,23 +915,23 @@ def changes_since(member: Member, ranking: StoredRanking | None, items: list[Ite
         Item(note_id, followed[note_id], topics.get(note_id, []), "following")
         for note_id in sorted(followed, reverse=True)  # newest first
     ]
-    changes.seen = seen_among(pk, [*followed, *(item.note_id for item in items)])
+    changes.seen = seen_notes(pk)
     return changes
 
 
-def seen_among(member_id: int, note_ids: list[int]) -> set[int]:
-    """The notes among ``note_ids`` shown to the member in the last ``SEEN_DAYS`` (written,
-    or pending in this process). Looked up by note, so a visit costs the same however much
-    the member has read: reading all their week's impressions took thousands of rows."""
+def seen_notes(member_id: int) -> set[int]:
+    """The notes shown to the member in the last ``SEEN_DAYS`` (written, or pending in this
+    process): a read of their few days' lists (``ShownDay``)."""
     since = timezone.now().date() - timedelta(days=SEEN_DAYS)
 
-    def build(ids: list[int], subject: int) -> QuerySet[Any]:
-        seen = Impression.objects.filter(member_id=subject, note_id__in=ids, day__gte=since)
-        return seen.values_list("note_id")
+    def build(_ids: list[int], subject: int) -> QuerySet[Any]:
+        return ShownDay.objects.filter(member_id=subject, day__gte=since).values_list("note_ids")
 
     # The day is part of the statement's key: compiled once a day.
-    found = compiled.rows(("seen among", since), note_ids, build, subject=member_id)
-    return {row[0] for row in found} | shown.pending_for(member_id)
+    days = compiled.lookup(("shown days", since), build, member_id)
+    # "12,345," is a JSON array but for its brackets and last comma: orjson reads it at once.
+    seen = {note_id for (note_ids,) in days for note_id in orjson.loads(f"[{note_ids[:-1]}]")}
+    return seen | shown.pending_for(member_id)
 
 
 def merged(items: list[Item], changes: Changes, *, personal: bool) -> list[Item]:
@@ -989,10 +985,10 @@ def visit_items(viewer: Member | None) -> tuple[list[Item], StoredRanking | None
         return generic_explore(""), None, False
     if not personalized(viewer):
         general = generic_explore(viewer.language)
-        return merged(general, changes_since(viewer, None, general), personal=False), None, False
+        return merged(general, changes_since(viewer, None), personal=False), None, False
     ranking = stored_ranking(viewer)
     if ranking is not None and ranking.age() < RANKING_MAX_SECONDS:
-        changes = changes_since(viewer, ranking, ranking.items)
+        changes = changes_since(viewer, ranking)
         if not changes.engaged:  # engagement since: rank afresh, so Explore adapts at once
             return merged(ranking.items, changes, personal=True), None, ranking.due()
     fresh = rank_for_storage(viewer)

@@ -34,6 +34,7 @@ from papercrane.feed.models import (
     Neighbours,
     Profile,
     Ranking,
+    ShownDay,
     Snapshot,
 )
 from papercrane.notes.models import Note, Topic, Visibility
@@ -122,6 +123,7 @@ def set_records_reading(*, member: Member, records: bool) -> None:
     member.records_reading = records
     if not records:
         shown.drop(member.pk)
+        ShownDay.objects.filter(member=member).delete()
         Impression.objects.filter(member=member).delete()
         rank_afresh(member)  # it was ordered by what was shown
     else:
@@ -143,57 +145,62 @@ def record_shown(*, member: Member, note_ids: list[int]) -> None:
         shown.flush_later(delay, _flush_in_thread)
 
 
-# The buffered rows go to the database as one JSON array of [member, note, day, count],
-# unpacked there: a statement per row held the interpreter's lock once per row, and a
-# second's impressions of a busy process (20,000 rows) stalled its pages for a tenth of a
-# second. Only the unpacking differs between the databases.
-_IMPRESSION_ROWS = {
+# The buffered rows go to the database as one JSON array of [member, day, note ids], unpacked
+# there: a statement per row held the interpreter's lock once per row, and a second's
+# impressions of a busy process stalled its pages. Only the unpacking differs between the
+# databases.
+_SHOWN_ROWS = {
     "sqlite": (
-        "SELECT json_extract(value, '$[0]') AS member_id, json_extract(value, '$[1]') "
-        "AS note_id, json_extract(value, '$[2]') AS day, json_extract(value, '$[3]') AS shown "
-        "FROM json_each(%s)"
+        "SELECT json_extract(value, '$[0]') AS member_id, json_extract(value, '$[1]') AS day, "
+        "json_extract(value, '$[2]') AS note_ids FROM json_each(%s)"
     ),
     "postgresql": (
-        "SELECT (e->>0)::bigint AS member_id, (e->>1)::bigint AS note_id, (e->>2)::date AS day, "
-        "(e->>3)::integer AS shown FROM json_array_elements(%s::json) AS e"
+        "SELECT (e->>0)::bigint AS member_id, (e->>1)::date AS day, e->>2 AS note_ids "
+        "FROM json_array_elements(%s::json) AS e"
     ),
 }
+# A day's list stops growing at this length (some 6,000 notes): a client asking for pages
+# all day must not grow one row without end. Notes shown after it may be shown again.
+MAX_SHOWN_CHARS = 64_000
 
 
 def flush_impressions() -> int:
-    """Write the impressions buffered in this process, in one statement: counts added to
-    the day's row, for members who still let Explore remember and notes that still exist."""
+    """Write what the pages of this process showed, in one statement: each member's notes
+    appended to their day's list, for members who still let Explore remember. Returns
+    the number of notes written."""
     pending = shown.take()
     try:
-        return _write_impressions(pending)
+        return _write_shown(pending)
     except BaseException:
         shown.restore(pending)  # kept for the next flush, not lost
         raise
 
 
-def _write_impressions(pending: dict[int, dict[tuple[int, date], int]]) -> int:
+def _write_shown(pending: dict[int, dict[date, list[int]]]) -> int:
     # orjson, and dates written as they are: building a busy second's payload holds the
     # interpreter's lock, which the pages being served wait for.
     rows = [
-        (member_id, note_id, day, count)
-        for member_id, notes in pending.items()
-        for (note_id, day), count in notes.items()
+        (member_id, day, "".join(f"{note_id}," for note_id in notes))
+        for member_id, days in pending.items()
+        for day, notes in days.items()
+        if notes
     ]
     if not rows:
         return 0
-    impression, member, note = (m._meta.db_table for m in (Impression, Member, Note))
+    table, member = ShownDay._meta.db_table, Member._meta.db_table
     # Portable upsert; the WHERE also resolves SQLite's INSERT … SELECT … ON CONFLICT
-    # ambiguity. Each (member, note, day) is in the batch once (the buffer adds them up).
+    # ambiguity. Each (member, day) is in the batch once (the buffer keeps them together).
     sql = (
-        f"INSERT INTO {impression} (member_id, note_id, day, shown, dwell_ms) "  # noqa: S608
-        f"SELECT m.id, n.id, r.day, r.shown, 0 FROM ({_IMPRESSION_ROWS[connection.vendor]}) r "
-        f"JOIN {member} m ON m.id = r.member_id JOIN {note} n ON n.id = r.note_id "
-        "WHERE m.records_reading ON CONFLICT (member_id, note_id, day) "
-        f"DO UPDATE SET shown = {impression}.shown + excluded.shown"
+        f"INSERT INTO {table} (member_id, day, note_ids) "  # noqa: S608
+        f"SELECT m.id, r.day, r.note_ids FROM ({_SHOWN_ROWS[connection.vendor]}) r "
+        f"JOIN {member} m ON m.id = r.member_id WHERE m.records_reading "
+        "ON CONFLICT (member_id, day) DO UPDATE SET note_ids = CASE "
+        f"WHEN LENGTH({table}.note_ids) < %s THEN {table}.note_ids || excluded.note_ids "
+        f"ELSE {table}.note_ids END"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [orjson.dumps(rows).decode()])
-    return len(rows)
+        cursor.execute(sql, [orjson.dumps(rows).decode(), MAX_SHOWN_CHARS])
+    return sum(len(notes) for days in pending.values() for notes in days.values())
 
 
 def _flush_in_thread() -> None:
@@ -207,7 +214,7 @@ atexit.register(flush_impressions)
 
 
 def record_dwell(*, member: Member, note_id: int, dwell_ms: int) -> None:
-    """Add reading time to today's impression of a note (kept per day, capped per report), if
+    """Add reading time to today's row for a note (kept per day, capped per report), if
     the member lets Explore remember what they read."""
     if not member.records_reading:
         return
@@ -224,28 +231,34 @@ def record_dwell(*, member: Member, note_id: int, dwell_ms: int) -> None:
 
 
 def expire_impressions(now: datetime | None = None) -> int:
-    """Delete impressions older than ``FEED_IMPRESSION_DAYS`` (declared retention)."""
+    """Delete what Explore showed and the reading time of days older than
+    ``FEED_IMPRESSION_DAYS`` (declared retention); returns the rows deleted."""
     cutoff = (now or timezone.now()).date() - timedelta(days=settings.FEED_IMPRESSION_DAYS)
-    deleted, _ = Impression.objects.filter(day__lt=cutoff).delete()
-    return deleted
+    shown_days, _ = ShownDay.objects.filter(day__lt=cutoff).delete()
+    impressions, _ = Impression.objects.filter(day__lt=cutoff).delete()
+    return shown_days + impressions
 
 
 ORPHAN_BATCH = 50_000  # impression ids a statement reads: no write waits long on it
 
 
 def forget_orphan_impressions() -> int:
-    """Delete the impressions of notes deleted since (and of members, written as they were
-    deleted), which the table has no constraints to cascade: the retention sweep's, reading
-    the table in ranges of ids."""
-    bounds = Impression.objects.aggregate(first=Min("pk"), last=Max("pk"))
-    if bounds["first"] is None:
-        return 0
+    """Delete the reading time of notes deleted since, and what was written for members as
+    they were deleted, which the tables have no constraints to cascade: the retention
+    sweep's, reading each table in ranges of ids."""
     note_gone = ~Exists(Note.objects.filter(pk=OuterRef("note_id")))
     member_gone = ~Exists(Member.objects.filter(pk=OuterRef("member_id")))
     deleted = 0
-    for start in range(bounds["first"], bounds["last"] + 1, ORPHAN_BATCH):
-        batch = Impression.objects.filter(pk__gte=start, pk__lt=start + ORPHAN_BATCH)
-        deleted += batch.filter(note_gone | member_gone).delete()[0]
+    for rows, gone in (
+        (Impression.objects, note_gone | member_gone),
+        (ShownDay.objects, member_gone),
+    ):
+        bounds = rows.aggregate(first=Min("pk"), last=Max("pk"))
+        if bounds["first"] is None:
+            continue
+        for start in range(bounds["first"], bounds["last"] + 1, ORPHAN_BATCH):
+            batch = rows.filter(pk__gte=start, pk__lt=start + ORPHAN_BATCH)
+            deleted += batch.filter(gone).delete()[0]
     return deleted
 
 

@@ -1,10 +1,10 @@
 """The notes Explore showed in this process and has not written yet.
 
-A page records what it showed (one impression per member, note and day); writing that in
-each request would cost every request a transaction. Pages add to this buffer instead and
-``services.flush_impressions`` writes it in one statement a second (and at exit); the read
-path adds this process's pending notes to what the database says was seen, so the next
-visit puts them last at once.
+A page records what it showed (``models.ShownDay``: the notes of a member's day, in order);
+writing that in each request would cost every request a transaction. Pages add to this
+buffer instead and ``services.flush_impressions`` writes it in one statement a second (and
+at exit); the read path adds this process's pending notes to what the database says was
+seen, so the next visit puts them last at once.
 """
 
 from __future__ import annotations
@@ -14,24 +14,22 @@ from collections.abc import Callable
 from datetime import date
 
 _lock = threading.Lock()
-# member -> (note, day) -> times shown; by member, as each request reads its member's part
-_pending: dict[int, dict[tuple[int, date], int]] = {}
+# member -> day -> the notes shown, in order; by member, as each request reads its member's
+_pending: dict[int, dict[date, list[int]]] = {}
 _timer: threading.Timer | None = None
 
 
 def add(member_id: int, note_ids: list[int], day: date) -> None:
     with _lock:
-        mine = _pending.setdefault(member_id, {})
-        for note_id in note_ids:
-            mine[note_id, day] = mine.get((note_id, day), 0) + 1
+        _pending.setdefault(member_id, {}).setdefault(day, []).extend(note_ids)
 
 
 def pending_for(member_id: int) -> set[int]:
     with _lock:
-        return {note_id for note_id, _day in _pending.get(member_id, ())}
+        return {note_id for notes in _pending.get(member_id, {}).values() for note_id in notes}
 
 
-def take() -> dict[int, dict[tuple[int, date], int]]:
+def take() -> dict[int, dict[date, list[int]]]:
     """Everything pending, emptying the buffer (what is added from now on gets a flush of
     its own, even while this one is being written)."""
     global _pending, _timer
@@ -40,13 +38,13 @@ def take() -> dict[int, dict[tuple[int, date], int]]:
     return taken
 
 
-def restore(taken: dict[int, dict[tuple[int, date], int]]) -> None:
-    """Put back what could not be written, for the next flush."""
+def restore(taken: dict[int, dict[date, list[int]]]) -> None:
+    """Put back what could not be written, for the next flush (before what came since)."""
     with _lock:
-        for member_id, notes in taken.items():
+        for member_id, days in taken.items():
             mine = _pending.setdefault(member_id, {})
-            for key, count in notes.items():
-                mine[key] = mine.get(key, 0) + count
+            for day, notes in days.items():
+                mine[day] = notes + mine.get(day, [])
 
 
 def drop(member_id: int) -> None:

@@ -184,6 +184,7 @@ CATEGORIES: tuple[Category, ...] = (
         (
             Holder("feed.ChosenTopic", ("member",)),
             Holder("feed.Feedback", ("member",)),
+            Holder("feed.ShownDay", ("member",)),
             Holder("feed.Impression", ("member",)),
             Holder("feed.Profile", ("member",), exported=False),
             Holder("feed.Ranking", ("member",), exported=False),
