@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.test_two_processes import SERVER_START_SECONDS, _free_port, _wait_healthy
+from tests.servers import SERVER_START_SECONDS, free_port, wait_healthy
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreading: Linux")
 
@@ -34,7 +34,7 @@ def _healthy(port: int) -> bool:
 def test_each_server_process_listens_on_its_own_socket_and_all_stop_together(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     papercrane = str(Path(sys.executable).with_name("papercrane"))
     env = {**os.environ, "PAPERCRANE_DATA_DIR": str(tmp_path), "PAPERCRANE_LOG_LEVEL": "warning"}
     env.pop("DATABASE_URL", None)
@@ -42,7 +42,7 @@ def test_each_server_process_listens_on_its_own_socket_and_all_stop_together(
     command = [papercrane, "serve", "--port", str(port), "--workers", "2", "--no-worker"]
     server = subprocess.Popen(command, env=env)
     try:
-        _wait_healthy(port, server, time.monotonic() + SERVER_START_SECONDS)
+        wait_healthy(port, server, time.monotonic() + SERVER_START_SECONDS)
         # A socket for each process (one shared socket is a single entry): the kernel
         # spreads new connections over them.
         assert _listening_sockets(port) == 2
@@ -72,6 +72,6 @@ def test_servers_that_cannot_start_are_not_started_again_and_again(tmp_path: Pat
     papercrane = str(Path(sys.executable).with_name("papercrane"))
     env = {**os.environ, "PAPERCRANE_DATA_DIR": str(tmp_path), "PAPERCRANE_LOG_LEVEL": "critical"}
     env["DATABASE_URL"] = "nonsense://nowhere"  # every server process fails at start-up
-    command = [papercrane, "serve", "--port", str(_free_port()), "--workers", "2", "--no-worker"]
+    command = [papercrane, "serve", "--port", str(free_port()), "--workers", "2", "--no-worker"]
     result = subprocess.run(command, env=env, timeout=SERVER_START_SECONDS, capture_output=True)
     assert result.returncode == 1

@@ -6,7 +6,6 @@ These tests talk to the server over HTTP only, so they never need pytest-django'
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.servers import free_port
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -41,12 +42,6 @@ STARTUP_SECONDS = 30
 COMMAND_SECONDS = 120
 SERVER_LOG = pytest.StashKey[Path]()
 SERVER_ENV = pytest.StashKey[dict[str, str]]()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _server_env(data_dir: Path) -> dict[str, str]:
@@ -90,7 +85,7 @@ def server(
     _run([papercrane, "migrate", "--noinput"], env, data_dir)
     _run([papercrane, "collectstatic", "--noinput"], env, data_dir)
 
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [
         papercrane,

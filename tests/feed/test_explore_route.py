@@ -22,12 +22,7 @@ from papercrane.accounts.services import issue_token, revoke_token
 from papercrane.engagement import services as engagement
 from papercrane.feed.api import ExploreCardOut, ExplorePage
 from papercrane.notes.models import Note
-from tests.live.test_two_processes import (
-    SERVER_START_SECONDS,
-    _database_env,
-    _free_port,
-    _wait_healthy,
-)
+from tests.servers import SERVER_START_SECONDS, database_env, free_port, wait_healthy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,13 +46,13 @@ def server(transactional_db: None) -> Iterator[str]:
             **os.environ,
             "PAPERCRANE_DATA_DIR": data_dir,
             "PAPERCRANE_LOG_LEVEL": "warning",
-            **_database_env(Path(data_dir)),
+            **database_env(Path(data_dir)),
         }
-        port = _free_port()
+        port = free_port()
         command = [papercrane, "serve", "--no-worker", "--port", str(port)]
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         try:
-            _wait_healthy(port, process, time.monotonic() + SERVER_START_SECONDS)
+            wait_healthy(port, process, time.monotonic() + SERVER_START_SECONDS)
             yield f"http://127.0.0.1:{port}"
         finally:
             process.terminate()

@@ -9,64 +9,26 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from papercrane.accounts.models import Member
 from papercrane.accounts.services import issue_token
 from papercrane.live.models import Room
 from tests.live.conftest import aged
+from tests.servers import SERVER_START_SECONDS, database_env, free_port, wait_healthy
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _database_env(data_dir: Path) -> dict[str, str]:
-    """The environment that points a server at this test's database."""
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        (data_dir / "papercrane.sqlite3").symlink_to(Path(settings["NAME"]).resolve())
-        return {"DATABASE_URL": ""}
-    user = quote(settings["USER"] or "", safe="")
-    password = f":{quote(settings['PASSWORD'], safe='')}" if settings["PASSWORD"] else ""
-    address = f"{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
-    return {"DATABASE_URL": f"postgres://{user}{password}@{address}/{settings['NAME']}"}
-
-
-# A server starts in about 8 s (the learners' dictionary, the models); several times that on a
-# machine busy with other work.
-SERVER_START_SECONDS = 180
-
-
-def _wait_healthy(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("a server exited before it was healthy")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("a server did not become healthy in time")
 
 
 @pytest.fixture
@@ -78,9 +40,9 @@ def two_servers(transactional_db: None) -> Iterator[list[int]]:
             **os.environ,
             "PAPERCRANE_DATA_DIR": data_dir,
             "PAPERCRANE_LOG_LEVEL": "warning",
-            **_database_env(Path(data_dir)),
+            **database_env(Path(data_dir)),
         }
-        ports = [_free_port(), _free_port()]
+        ports = [free_port(), free_port()]
         processes = [
             subprocess.Popen(
                 [papercrane, "serve", "--no-worker", "--port", str(port)],
@@ -92,7 +54,7 @@ def two_servers(transactional_db: None) -> Iterator[list[int]]:
         try:
             deadline = time.monotonic() + SERVER_START_SECONDS
             for port, process in zip(ports, processes, strict=True):
-                _wait_healthy(port, process, deadline)
+                wait_healthy(port, process, deadline)
             yield ports
         finally:
             for process in processes:

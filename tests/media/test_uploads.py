@@ -4,7 +4,6 @@ nothing. Processing runs in the real worker; the S3 path runs against a real S3 
 from __future__ import annotations
 
 import io
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from papercrane.cli import worker
 from papercrane.media import storage
 from papercrane.media.models import Media
 from tests.helpers import ApiClient, error_fields, image_bytes, problem
+from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -142,19 +142,13 @@ def test_failed_processing_is_marked_with_a_reason_and_leaves_no_variants(
 # --- S3 ------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def s3_bucket(settings: Any) -> Iterator[Any]:
     """A real S3 API (moto's server) on localhost, and Papercrane's storage pointed at it."""
     import boto3
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
