@@ -14,9 +14,10 @@ import pytest
 import redis
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import PHONE, STARTUP_SECONDS, _free_port, _healthy, _run
+from tests.browser.conftest import PHONE, STARTUP_SECONDS, _healthy, _run
 from tests.browser.members import PASSWORD
 from tests.language.translation_double import TranslationDouble, serve
+from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +57,7 @@ def two_servers(
     urls = []
     try:
         for name in ("a", "b"):
-            port = _free_port()
+            port = free_port()
             log_path = data_dir / f"serve-{name}.log"
             with log_path.open("w") as log:
                 command = [papercrane, "serve", "--no-worker", "--host", "127.0.0.1"]
