@@ -131,7 +131,7 @@ def set_records_reading(*, member: Member, records: bool) -> None:
 
 
 def record_shown(*, member: Member, note_ids: list[int]) -> None:
-    """Count the notes a page showed (so they are not shown again for ``SEEN_DAYS``), if the
+    """Record the notes a page showed (so they are not shown again for ``SEEN_DAYS``), if the
     member lets Explore remember what they read. Buffered in the process and written within
     ``FEED_IMPRESSION_FLUSH_SECONDS`` (at once when that is 0), so a page costs no write;
     the next visit already counts them as seen."""
