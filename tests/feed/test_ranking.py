@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -44,10 +46,10 @@ def test_a_visit_is_served_from_the_stored_ranking(
     client = as_member(alice)
     first = explore(client)  # no ranking yet: this visit ranks and stores it
     stored = Ranking.objects.get(member=alice)
-    assert [row[0] for row in stored.items][:2] == [int(i) for i in ids(first)[:2]]
+    assert [row[0] for row in json.loads(stored.items)][:2] == [int(i) for i in ids(first)[:2]]
     # What the next visit serves is the stored list, whatever ranking would say now.
     lonely = library["lonely"]
-    stored.items = [[lonely.pk, lonely.author_id, [], "trending", None, "", ""]]
+    stored.items = json.dumps([[lonely.pk, lonely.author_id, [], "trending", None, "", ""]])
     stored.save()
     ShownDay.objects.all().delete()
     assert ids(explore(client)) == [str(lonely.pk)]
@@ -119,7 +121,9 @@ def test_a_ranked_note_of_a_creator_followed_since_moves_up_as_followed(
     services.refresh_ranking(alice.pk)
     stored = Ranking.objects.get(member=alice)
     boots = library["boots"]
-    stored.items = [[n.pk, n.author_id, [], "trending", None, "", ""] for n in library.values()]
+    stored.items = json.dumps(
+        [[n.pk, n.author_id, [], "trending", None, "", ""] for n in library.values()]
+    )
     stored.save()
     accounts.follow(member=alice, target=boots.author)
     items = explore(as_member(alice))
@@ -373,3 +377,36 @@ def test_impressions_a_flush_could_not_write_are_kept_for_the_next(
         cursor.execute(f"ALTER TABLE moved_away RENAME TO {table}")
     assert services.flush_impressions() == 2
     assert shown_on(alice) == [note.pk, later.pk]  # in the order shown
+
+
+def _spaced_one_by_one(items: list[queries.Item], window: int) -> list[queries.Item]:
+    """What ``spaced`` promises, done the plain way: each next card is the first held back
+    whose author is not among the last ``window - 1`` cards' authors."""
+    out: list[queries.Item] = []
+    waiting: list[queries.Item] = []
+    for item in items:
+        waiting.append(item)
+        while True:
+            recent = {card.author_id for card in out[-(window - 1) :]}
+            fits = next((card for card in waiting if card.author_id not in recent), None)
+            if fits is None:
+                break
+            waiting.remove(fits)
+            out.append(fits)
+    return out + waiting
+
+
+@pytest.mark.django_db(databases=[])
+def test_spacing_keeps_authors_apart_moving_cards_down_only_as_far_as_they_must() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        authors = rng.randint(1, 8)
+        items = [
+            queries.Item(n, rng.choice(range(authors)) if rng.random() < 0.7 else 0, [], "trending")
+            for n in range(rng.randint(0, 80))
+        ]
+        assert queries.spaced(items) == _spaced_one_by_one(items, queries.AUTHOR_WINDOW)
+    # A prolific author's notes gathered at the end are spread out, the rest kept in order.
+    items = [queries.Item(n, 1 if n >= 10 else n + 2, [], "trending") for n in range(30)]
+    authors = [item.author_id for item in queries.spaced(items)]
+    assert authors[:10] == list(range(2, 12)) and authors[10:] == [1] * 20

@@ -66,6 +66,8 @@ class Collect(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "note"], name="collect_unique")]
+        # A member's newest collects first: whether they collected since Explore was ranked.
+        indexes = [models.Index(fields=["member", "-id"], name="collect_member_recent")]
 
     def __str__(self) -> str:
         return f"{self.member_id} ☆ {self.note_id}"
@@ -134,6 +136,7 @@ class Comment(models.Model):
         ]
         indexes = [
             models.Index(fields=["note", "-id"], name="comment_note_recent"),
+            models.Index(fields=["author", "-id"], name="comment_author_recent"),
             models.Index(fields=["parent", "id"], name="comment_thread"),
         ]
 
