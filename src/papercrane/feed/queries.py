@@ -17,12 +17,12 @@ with nothing about them read or used. Each card says why it is there (``Reason``
 
 Ranking costs tens of milliseconds, so it is done ahead: a member's ranked Explore is stored
 (``Ranking``, by a task or by the visit that found none) and a visit only merges into it what
-changed since, read in one query, and which of its notes were seen, in another
-(``changes_since``): new notes of followed creators first,
-then the rest with what the member engaged with, hid, blocked or muted dropped, and "fewer
-like this" and notes already seen moved down. Engagement since the ranking makes the visit
-rank afresh, so Explore adapts at the next page. Explore without personalization is the same
-for every reader of a language and is ranked once per process a minute.
+changed since and which notes the member has seen, read in one query (``changes_since``):
+new notes of followed creators first, then the rest with what the member hid, blocked or
+muted dropped, and "fewer like this" and notes already seen moved down. Engagement since the
+ranking makes the visit rank afresh, so Explore adapts at the next page. Explore without
+personalization is the same for every reader of a language and is ranked once per process a
+minute.
 The list of a visit is kept in the cache, so paging through it is stable.
 """
 
@@ -35,7 +35,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -848,19 +848,21 @@ class Changes:
     followed: list[Item] = field(default_factory=list)  # newer, or newly followed, creators'
 
 
-# One round trip for everything ``Changes`` holds (a visit's cost is mostly its queries);
-# table names come from the models, values are parameters.
+# One round trip for everything ``Changes`` holds, what was seen included (a visit's cost is
+# mostly its queries): rows of (kind, id, author, the list of a day seen); table names come
+# from the models, values are parameters.
 _FILTERS_SQL = """
-SELECT 'hidden', blocked_id, 0 FROM {block} WHERE blocker_id = %s
-UNION ALL SELECT 'hidden', blocker_id, 0 FROM {block} WHERE blocked_id = %s
-UNION ALL SELECT 'hidden', muted_id, 0 FROM {mute} WHERE muter_id = %s
-UNION ALL SELECT kind, target_id, 0 FROM {feedback} WHERE member_id = %s"""
+SELECT 'seen', 0, 0, note_ids FROM {shownday} WHERE member_id = %s AND day >= %s
+UNION ALL SELECT 'hidden', blocked_id, 0, '' FROM {block} WHERE blocker_id = %s
+UNION ALL SELECT 'hidden', blocker_id, 0, '' FROM {block} WHERE blocked_id = %s
+UNION ALL SELECT 'hidden', muted_id, 0, '' FROM {mute} WHERE muter_id = %s
+UNION ALL SELECT kind, target_id, 0, '' FROM {feedback} WHERE member_id = %s"""
 _SINCE_SQL = """
-UNION ALL SELECT 'engaged', 0, 0
+UNION ALL SELECT 'engaged', 0, 0, ''
   WHERE EXISTS (SELECT 1 FROM {like} WHERE member_id = %s AND id > %s)
   OR EXISTS (SELECT 1 FROM {collect} WHERE member_id = %s AND id > %s)
   OR EXISTS (SELECT 1 FROM {comment} WHERE author_id = %s AND id > %s)
-UNION ALL SELECT 'followed', newest, followee_id FROM (
+UNION ALL SELECT 'followed', newest, followee_id, '' FROM (
   SELECT f.followee_id, (SELECT n.id FROM {note} n
     WHERE n.author_id = f.followee_id AND n.status = %s AND n.published_at > %s
     ORDER BY n.published_at DESC LIMIT 1) AS newest
@@ -881,7 +883,7 @@ UNION ALL SELECT 'followed', newest, followee_id FROM (
 @functools.cache
 def _changes_sql(since: bool) -> str:
     """``since``: with the engagement and followed creators' notes newer than a ranking."""
-    models = (Block, Mute, Feedback, Like, Collect, Comment, Note, Follow)
+    models = (ShownDay, Block, Mute, Feedback, Like, Collect, Comment, Note, Follow)
     tables = {model.__name__.lower(): model._meta.db_table for model in models}
     return (_FILTERS_SQL + (_SINCE_SQL if since else "")).format(**tables)
 
@@ -892,7 +894,8 @@ def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
     a visit shows within seconds) or, for creators followed since, their newest note
     (following someone shows them at once)."""
     pk = member.pk
-    params: list[Any] = [pk, pk, pk, pk]
+    first_day = connection.ops.adapt_datefield_value(_first_seen_day())
+    params: list[Any] = [pk, first_day, pk, pk, pk, pk]
     if ranking is not None:
         like, collect, comment = ranking.engagement_ids
         since = connection.ops.adapt_datetimefield_value(ranking.computed_at)
@@ -907,9 +910,11 @@ def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
         Feedback.Kind.TOPIC: changes.fewer_topics,
         Feedback.Kind.AUTHOR: changes.fewer_authors,
     }
-    followed = {}
-    for kind, target, author in rows:
-        if kind == "followed":
+    followed, seen_lists = {}, []
+    for kind, target, author, shown_list in rows:
+        if kind == "seen":
+            seen_lists.append(shown_list)
+        elif kind == "followed":
             followed[target] = author
         elif kind == "engaged":
             changes.engaged = True
@@ -920,22 +925,32 @@ def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
         Item(note_id, followed[note_id], topics.get(note_id, []), "following")
         for note_id in sorted(followed, reverse=True)[:NEW_FOLLOWED]  # newest first
     ]
-    changes.seen = seen_notes(pk)
+    changes.seen = _seen(pk, seen_lists)
     return changes
+
+
+def _first_seen_day() -> date:
+    return timezone.now().date() - timedelta(days=SEEN_DAYS)
 
 
 def seen_notes(member_id: int) -> set[int]:
     """The notes shown to the member in the last ``SEEN_DAYS`` (written, or pending in this
-    process): a read of their few days' lists (``ShownDay``)."""
-    since = timezone.now().date() - timedelta(days=SEEN_DAYS)
+    process): a read of their few days' lists (``ShownDay``). A visit reads them with its
+    changes (``changes_since``)."""
+    since = _first_seen_day()
 
     def build(_ids: list[int], subject: int) -> QuerySet[Any]:
         return ShownDay.objects.filter(member_id=subject, day__gte=since).values_list("note_ids")
 
     # The day is part of the statement's key: compiled once a day.
     days = compiled.lookup(("shown days", since), build, member_id)
+    return _seen(member_id, [note_ids for (note_ids,) in days])
+
+
+def _seen(member_id: int, shown_lists: list[str]) -> set[int]:
+    """The notes in the member's days' lists, and those pending in this process."""
     # "12,345," is a JSON array but for its brackets and last comma: orjson reads it at once.
-    seen = {note_id for (note_ids,) in days for note_id in orjson.loads(f"[{note_ids[:-1]}]")}
+    seen = {note_id for text in shown_lists for note_id in orjson.loads(f"[{text[:-1]}]")}
     return seen | shown.pending_for(member_id)
 
 
