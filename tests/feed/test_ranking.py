@@ -408,7 +408,10 @@ def test_spacing_keeps_authors_apart_moving_cards_down_only_as_far_as_they_must(
             queries.Item(n, rng.choice(range(authors)) if rng.random() < 0.7 else 0, [], "trending")
             for n in range(rng.randint(0, 80))
         ]
-        assert queries.spaced(items) == _spaced_one_by_one(items, queries.AUTHOR_WINDOW)
+        whole = _spaced_one_by_one(items, queries.AUTHOR_WINDOW)
+        assert queries.spaced(items) == whole
+        first = rng.randint(1, 100)  # a page needs only the cards up to its own
+        assert queries.spaced(iter(items), first=first) == whole[:first]
     # A prolific author's notes gathered at the end are spread out, the rest kept in order.
     items = [queries.Item(n, 1 if n >= 10 else n + 2, [], "trending") for n in range(30)]
     authors = [item.author_id for item in queries.spaced(items)]

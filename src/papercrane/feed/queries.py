@@ -957,7 +957,8 @@ def _seen(member_id: int, shown_lists: list[str]) -> set[int]:
 def merged(items: list[Item], changes: Changes, *, personal: bool) -> list[Item]:
     """A stored ranking as of now: followed creators' newer notes first, then the ranking,
     without what the member hid or must not see; "fewer like this" (for a
-    personalized Explore) and then what was already seen move down, in their order."""
+    personalized Explore) and then what was already seen move down, in their order.
+    Moving cards can bring two of an author's together: pages are ``spaced``."""
     dropped = changes.not_interested
     # A followed creator's note takes its place at the top, and its reason, even when the
     # ranking already held it (for another reason, before its creator was followed).
@@ -973,13 +974,16 @@ def merged(items: list[Item], changes: Changes, *, personal: bool) -> list[Item]
             item.author_id in fewer_authors or not fewer_topics.isdisjoint(item.topics)
         )
         groups[2 * (item.note_id in seen) + fewer].append(item)
-    return spaced([item for group in groups for item in group])
+    return [item for group in groups for item in group]
 
 
-def spaced(items: list[Item], window: int = AUTHOR_WINDOW) -> list[Item]:
+def spaced(
+    items: Iterable[Item], window: int = AUTHOR_WINDOW, *, first: int | None = None
+) -> list[Item]:
     """No author twice within ``window`` cards, a card moving down only as far as it must:
-    dropping and moving cards can bring two of an author's together. Each next card is the
-    first held back whose author is not among the last ``window - 1``.
+    each next card is the first held back whose author is not among the last
+    ``window - 1``. ``first``: only the first so many cards of that (a page needs the cards
+    up to its own, and reads no more of ``items`` than they take).
 
     Held-back cards are kept by author: they all belong to the few authors of the last
     cards, so finding the next one looks at those few, not at every card held back (a
@@ -987,7 +991,10 @@ def spaced(items: list[Item], window: int = AUTHOR_WINDOW) -> list[Item]:
     out: list[Item] = []
     recent: deque[int] = deque(maxlen=window - 1)  # the last cards' authors
     waiting: dict[int, deque[tuple[int, Item]]] = {}  # author -> (position, card), in order
+    enough = math.inf if first is None else first
     for position, item in enumerate(items):
+        if len(out) >= enough:
+            return out[:first]
         if not waiting and item.author_id not in recent:
             out.append(item)  # the usual case: nothing held back, and it fits
             recent.append(item.author_id)
@@ -1004,7 +1011,7 @@ def spaced(items: list[Item], window: int = AUTHOR_WINDOW) -> list[Item]:
             out.append(card)
             recent.append(author)
     held = sorted(pair for cards in waiting.values() for pair in cards)
-    return out + [card for _position, card in held]
+    return (out + [card for _position, card in held])[:first]
 
 
 def visit_items(viewer: Member | None) -> tuple[list[Item], StoredRanking | None, bool]:
@@ -1051,33 +1058,39 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     token, offset = _read_cursor(cursor) if cursor else (secrets.token_urlsafe(9), 0)
     member_id = viewer.pk if viewer else 0
     version = cache.get(f"feed:version:{member_id}", 0)
-    key = f"feed:visit:{member_id}:{version}:{token}"
+    key = f"feed:visit-cards:{member_id}:{version}:{token}"
     visits = caches["visits"]
     stored = visits.get(key) if cursor else None
     ranked, due = None, False
+    cards: Iterable[Item]
     if stored is None:
-        items, ranked, due = visit_items(viewer)
-        stored = [(item.note_id, _reason_tuple(item)) for item in items]
+        cards, ranked, due = visit_items(viewer)
+        # Kept as plain tuples: pickling the named ones took eight times as long.
+        stored = list(map(tuple, cards))
         if cursor:  # the visit expired: continue with a fresh list
             offset = 0
         visits.set(key, stored, SESSION_SECONDS)
-    window = stored[offset : offset + limit]
-    ids = [note_id for note_id, _reason in window]
+    else:
+        cards = map(Item._make, stored)
+    # Spaced up to this page only: a first page reads a tenth of the list. The same list
+    # spaces the same way, so the pages of a visit follow on from each other.
+    window = spaced(cards, first=offset + limit)[offset:]
+    ids = [item.note_id for item in window]
     # The notes the reasons name are checked with the cards, in the same statement: a
     # reason shows a title only while its note is still there for the viewer to see.
-    named = {reason[1] for _note_id, reason in window if reason[1]}.difference(ids)
+    named = {item.because for item in window if item.because}.difference(ids)
     visible = note_queries.discoverable_ids(viewer, [*ids, *named])
     page = [note_id for note_id in ids if note_id in visible]
-    reasons = {note_id: Reason(*reason) for note_id, reason in window if note_id in visible}
+    reasons = {item.note_id: _card_reason(item) for item in window if item.note_id in visible}
     _fill_titles(reasons, visible)
     more = offset + limit < len(stored)
     next_cursor = signing.dumps([token, offset + limit], salt=_SALT) if more else None
     return Page(page, reasons, next_cursor, ranked, due)
 
 
-def _reason_tuple(item: Item) -> tuple[Any, ...]:
-    """``Reason``'s fields for a card of the visit (its title is read when it is shown)."""
-    return (item.kind, item.because, "", item.topic, item.language)
+def _card_reason(item: Item) -> Reason:
+    """Why a card of the visit is there (the title it names is read when it is shown)."""
+    return Reason(item.kind, item.because, "", item.topic, item.language)
 
 
 # What reasons name (a note's title, a topic's name), as fresh as the cards: the same few fill
