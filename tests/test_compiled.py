@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
 from papercrane import compiled
@@ -159,3 +159,20 @@ def test_statements_refuse_to_run_in_a_broken_transaction() -> None:
             compiled.fetch("SELECT * FROM no_such_table", [])
         with pytest.raises(TransactionManagementError):
             compiled.fetch("SELECT %s", [1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statements_run_on_after_their_connection_is_closed_and_opened_again(
+    alice: Member,
+) -> None:
+    def by_id(_ids: list[int], member_id: int) -> Any:
+        return Member.objects.filter(pk=member_id).values_list("username")
+
+    for _ in range(7):  # past the runs after which PostgreSQL prepares a statement
+        assert compiled.lookup("by id", by_id, alice.pk) == [("alice",)]
+    connection.close()  # back to the pool (PostgreSQL), or closed (SQLite)
+    assert compiled.lookup("by id", by_id, alice.pk) == [("alice",)]
+    with connection.cursor() as cursor:  # the connection a statement kept a cursor on
+        cursor.execute("SELECT 1")
+    connection.close()
+    assert compiled.lookup("by id", by_id, alice.pk) == [("alice",)]
