@@ -1062,16 +1062,17 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     visits = caches["visits"]
     stored = visits.get(key) if cursor else None
     ranked, due = None, False
-    cards: Iterable[Item]
+    cards: list[Item]
     if stored is None:
         cards, ranked, due = visit_items(viewer)
-        # Kept as plain tuples: pickling the named ones took eight times as long.
-        stored = list(map(tuple, cards))
+        # Kept as JSON: pickling the cards took three times as long (the named tuples eight).
+        stored = orjson.dumps(list(map(tuple, cards)))
         if cursor:  # the visit expired: continue with a fresh list
             offset = 0
         visits.set(key, stored, SESSION_SECONDS)
     else:
-        cards = map(Item._make, stored)
+        cards = list(map(Item._make, orjson.loads(stored)))
+    count = len(cards)
     # Spaced up to this page only: a first page reads a tenth of the list. The same list
     # spaces the same way, so the pages of a visit follow on from each other.
     window = spaced(cards, first=offset + limit)[offset:]
@@ -1083,7 +1084,7 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     page = [note_id for note_id in ids if note_id in visible]
     reasons = {item.note_id: _card_reason(item) for item in window if item.note_id in visible}
     _fill_titles(reasons, visible)
-    more = offset + limit < len(stored)
+    more = offset + limit < count
     next_cursor = signing.dumps([token, offset + limit], salt=_SALT) if more else None
     return Page(page, reasons, next_cursor, ranked, due)
 
