@@ -45,6 +45,17 @@ def _process_tree(root: int) -> list[int]:
     return tree
 
 
+def database_cpu_seconds() -> float | None:
+    """CPU time (user + system) used so far by this machine's PostgreSQL processes (its
+    backends do a share of every request's work there), or None when none runs here."""
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if comm.read_text().strip() == "postgres":
+                pids.append(int(comm.parent.name))
+    return sum(_cpu_seconds(pid) for pid in pids) if pids else None
+
+
 def _cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -38,13 +38,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench._django import database_settings, throwaway_database
-from bench._server import Server, served
+from bench._server import Server, database_cpu_seconds, served
 
 TOPICS = 2_000
 FOLLOWS_PER_MEMBER = 20
@@ -263,9 +264,12 @@ end
 """
 
 
-def load_test(server: Server, tokens: list[str], connections: int, seconds: int) -> dict[str, Any]:
+def load_test(
+    server: Server, tokens: list[str], connections: int, seconds: int, *, database: bool
+) -> dict[str, Any]:
     """wrk's figures, and the server's CPU time per request (the machine may be shared, so
-    throughput alone says little about the cost)."""
+    throughput alone says little about the cost); ``database``: also the CPU time per
+    request of a PostgreSQL server running on this machine (on the same cores)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("bench feed needs wrk (Debian package wrk)")
@@ -277,13 +281,16 @@ def load_test(server: Server, tokens: list[str], connections: int, seconds: int)
         url = server.base_url
         command = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url]
         subprocess.run([*command[:3], "-d3s", *command[4:]], capture_output=True, check=True)
-        cpu_before = server.cpu_seconds()
+        cpu_before, database_before = server.cpu_seconds(), database_cpu_seconds()
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        cpu_s = server.cpu_seconds() - cpu_before
+        cpu_s, database_after = server.cpu_seconds() - cpu_before, database_cpu_seconds()
     match = re.search(r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", output)
     if match is None:
         raise RuntimeError(output)
     requests, errors, micros = int(match[1]), int(match[2]), int(match[3])
+    database_cpu = None
+    if database and database_before is not None and database_after is not None:
+        database_cpu = round((database_after - database_before) * 1000 / max(requests, 1), 2)
     return {
         "requests": requests,
         "errors": errors,
@@ -292,8 +299,15 @@ def load_test(server: Server, tokens: list[str], connections: int, seconds: int)
         "p99_ms": float(match[5]),
         "mean_ms": float(match[6]),
         "server_cpu_ms_per_request": round(cpu_s * 1000 / max(requests, 1), 2),
+        "database_cpu_ms_per_request": database_cpu,
         "connections": connections,
     }
+
+
+def _on_this_machine(database_url: str) -> bool:
+    """Whether the database server is this machine's (its processes' CPU is then measured)."""
+    host = urllib.parse.urlsplit(database_url).hostname or ""
+    return host in {"", "localhost", "127.0.0.1", "::1"}
 
 
 def main(argv: list[str]) -> int:
@@ -344,7 +358,8 @@ def main(argv: list[str]) -> int:
             env["DATABASE_URL"] = os.environ["DATABASE_URL"]
         connection.close()
         with served(workers=os.cpu_count() or 1, env=env, fresh=False) as server:
-            figures = load_test(server, tokens, args.connections, args.seconds)
+            local = vendor == "postgresql" and _on_this_machine(env["DATABASE_URL"])
+            figures = load_test(server, tokens, args.connections, args.seconds, database=local)
     result = {
         "benchmark": "feed",
         "database": vendor,
