@@ -254,10 +254,9 @@ def _run(
 # A cursor per driver connection, kept as long as the connection (which a pool keeps too):
 # psycopg's cursor keeps how it converts each type of parameter and column, which a new
 # cursor for every statement worked out again (a quarter of the driver's time). By the
-# connection's id, checked against the cursor's own: a closed connection is not kept alive
-# for long, as CAPACITY_CURSORS is more connections than a process pools.
+# connection's id, checked against the cursor's own; the cursors of closed connections are
+# let go whenever another is made.
 _cursors: dict[int, tuple[Any, Any]] = {}
-CAPACITY_CURSORS = 64
 
 
 def _cursor(database: BaseDatabaseWrapper) -> Any:
@@ -266,8 +265,9 @@ def _cursor(database: BaseDatabaseWrapper) -> Any:
     driver, zone = database.connection, getattr(database, "timezone", None)
     kept = _cursors.get(id(driver))
     if kept is None or kept[0].connection is not driver or kept[1] != zone or kept[0].closed:
-        if len(_cursors) >= CAPACITY_CURSORS:
-            _cursors.clear()
+        for key, (cursor, _zone) in list(_cursors.items()):
+            if cursor.closed or cursor.connection.closed:
+                _cursors.pop(key, None)
         kept = _cursors[id(driver)] = (database.create_cursor(), zone)
     return kept[0]
 

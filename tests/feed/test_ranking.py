@@ -100,6 +100,29 @@ def test_a_followed_creators_new_note_shows_on_the_next_visit(
     assert items[0]["reason"] == "From someone you follow"
 
 
+def test_each_followed_creator_comes_first_with_their_newest_note_they_share(
+    alice: Member,
+    as_member: Callable[[Member], ApiClient],
+    library: dict[str, Note],
+    post: Callable[..., Note],
+) -> None:
+    cook, hiker = Member.objects.get(username="cook"), library["boots"].author
+    for creator in (cook, hiker):
+        accounts.follow(member=alice, target=creator)
+    services.refresh_ranking(alice.pk)
+    shared = post(cook, "Dumplings, folded three ways", topics=["cooking"])
+    held = post(cook, "Dumpling dough, the long way", topics=["cooking"])
+    Note.objects.filter(pk=held.pk).update(moderation_state="held")
+    post(cook, "Dumplings for my eyes only", visibility=Visibility.PRIVATE)
+    older = post(hiker, "Boots after a month", topics=["camping"])
+    newer = post(hiker, "Boots after a year", topics=["camping"])
+    items = explore(as_member(alice))
+    # One note per creator, their newest that they share and moderation leaves in Explore.
+    assert ids(items)[:2] == [str(newer.pk), str(shared.pk)]
+    assert {item["why"]["kind"] for item in items[:2]} == {"following"}
+    assert str(older.pk) not in ids(items)[:2]
+
+
 def test_a_creator_followed_since_the_ranking_shows_on_the_next_visit(
     alice: Member,
     as_member: Callable[[Member], ApiClient],

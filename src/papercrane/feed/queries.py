@@ -870,19 +870,23 @@ UNION ALL SELECT 'engaged', 0, 0, ''
 UNION ALL SELECT 'followed', newest, followee_id, '' FROM (
   SELECT f.followee_id, (SELECT n.id FROM {note} n
     WHERE n.author_id = f.followee_id AND n.status = %s AND n.published_at > %s
+    AND n.visibility <> %s AND n.moderation_state NOT IN ({undiscoverable})
     ORDER BY n.published_at DESC LIMIT 1) AS newest
   FROM {follow} f WHERE f.follower_id = %s AND f.created_at <= %s
   UNION ALL SELECT f.followee_id, (SELECT n.id FROM {note} n
-    WHERE n.author_id = f.followee_id AND n.status = %s
+    WHERE n.author_id = f.followee_id AND n.status = %s AND n.published_at IS NOT NULL
+    AND n.visibility <> %s AND n.moderation_state NOT IN ({undiscoverable})
     ORDER BY n.published_at DESC LIMIT 1)
   FROM {follow} f WHERE f.follower_id = %s AND f.created_at > %s
 ) followed WHERE newest IS NOT NULL"""
 # Every branch reads an index and stops at its first row: whether the member engaged since
 # the ranking (any engagement makes the visit rank afresh, so one row says it), and for each
 # followed creator their newest note since the ranking, or, followed since, their newest
-# at all. Bounded so, the statement's generic plan costs less than one planned for the
-# values at hand, so PostgreSQL plans it once per connection: planning it for each visit
-# (it asked for every row since) cost three times what running it does.
+# at all (one they share and moderation leaves in Explore: a private or held note would
+# otherwise stand in for a public one, and the page's visibility check drop it). Bounded
+# so, the statement's generic plan costs less than one planned for the values at hand, so
+# PostgreSQL plans it once per connection: planning it for each visit (it asked for every
+# row since) cost three times what running it does.
 
 
 @functools.cache
@@ -890,7 +894,9 @@ def _changes_sql(since: bool) -> str:
     """``since``: with the engagement and followed creators' notes newer than a ranking."""
     models = (ShownDay, Block, Mute, Feedback, Like, Collect, Comment, Note, Follow)
     tables = {model.__name__.lower(): model._meta.db_table for model in models}
-    return (_FILTERS_SQL + (_SINCE_SQL if since else "")).format(**tables)
+    undiscoverable = ", ".join(["%s"] * len(UNDISCOVERABLE_STATES))
+    sql = _FILTERS_SQL + (_SINCE_SQL if since else "")
+    return sql.format(undiscoverable=undiscoverable, **tables)
 
 
 def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
@@ -904,9 +910,10 @@ def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
     if ranking is not None:
         like, collect, comment = ranking.engagement_ids
         since = connection.ops.adapt_datetimefield_value(ranking.computed_at)
-        published = Note.Status.PUBLISHED
+        shared = [Visibility.PRIVATE, *UNDISCOVERABLE_STATES]  # not private, not held
         params += [pk, like, pk, collect, pk, comment]
-        params += [published, since, pk, since, published, pk, since]
+        params += [Note.Status.PUBLISHED, since, *shared, pk, since]
+        params += [Note.Status.PUBLISHED, *shared, pk, since]
     rows = compiled.fetch(_changes_sql(ranking is not None), params)
     changes = Changes(hidden_authors={pk})
     into = {
@@ -925,10 +932,10 @@ def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
             changes.engaged = True
         else:
             into[kind].add(target)
-    topics = topics_of(list(followed)) if followed else {}
+    newest = sorted(followed, reverse=True)[:NEW_FOLLOWED]
+    topics = topics_of(newest) if newest else {}
     changes.followed = [
-        Item(note_id, followed[note_id], topics.get(note_id, []), "following")
-        for note_id in sorted(followed, reverse=True)[:NEW_FOLLOWED]  # newest first
+        Item(note_id, followed[note_id], topics.get(note_id, []), "following") for note_id in newest
     ]
     changes.seen = _seen(pk, seen_lists)
     return changes
