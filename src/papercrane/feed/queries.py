@@ -161,6 +161,12 @@ class Item(NamedTuple):
 _item = functools.partial(tuple.__new__, Item)
 
 
+def items_json(items: Iterable[Item]) -> bytes:
+    """``items`` as a JSON array of rows (``_item`` reads a row back): orjson writes plain
+    tuples, not named ones."""
+    return orjson.dumps(list(map(tuple, items)))
+
+
 # --- What a member did -----------------------------------------------------------------------
 
 
@@ -1090,7 +1096,7 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     if stored is None:
         cards, ranked, due = visit_items(viewer)
         # Kept as JSON: pickling the cards took three times as long (the named tuples eight).
-        stored = orjson.dumps(list(map(tuple, cards)))
+        stored = items_json(cards)
         if cursor:  # the visit expired: continue with a fresh list
             offset = 0
         visits.set(key, stored, SESSION_SECONDS)

@@ -435,7 +435,7 @@ def save_ranking(*, member: Member, ranking: queries.StoredRanking) -> None:
     Ranking.objects.update_or_create(
         member_id=member.pk,
         defaults={
-            "items": orjson.dumps([tuple(item) for item in ranking.items]).decode(),
+            "items": queries.items_json(ranking.items).decode(),
             "engagement_ids": ranking.engagement_ids,
             "model_version": ranking.model_version,
             "computed_at": ranking.computed_at,
