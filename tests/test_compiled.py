@@ -176,3 +176,26 @@ def test_statements_run_on_after_their_connection_is_closed_and_opened_again(
         cursor.execute("SELECT 1")
     connection.close()
     assert compiled.lookup("by id", by_id, alice.pk) == [("alice",)]
+
+
+def test_instances_hold_the_row_as_the_orm_loads_it(alice: Member) -> None:
+    from papercrane.accounts.queries import MEMBER_FIELDS
+
+    values = Member.objects.filter(pk=alice.pk).values_list(*MEMBER_FIELDS).get()
+    made = compiled.instance(Member, MEMBER_FIELDS, values)
+    loaded = Member.objects.get(pk=alice.pk)
+    for name in MEMBER_FIELDS:
+        assert getattr(made, name) == getattr(loaded, name), name
+    assert type(made.avatar) is type(loaded.avatar)  # a file field reads as its file object
+    assert not made._state.adding and made._state.db == loaded._state.db
+    made.display_name = "Alice A."
+    made.save(update_fields=["display_name"])  # saved as an update of the existing row
+    assert Member.objects.get(pk=alice.pk).display_name == "Alice A."
+
+
+def test_an_instance_with_some_fields_reads_the_others_when_touched(alice: Member) -> None:
+    made = compiled.instance(Member, ("id", "username"), (alice.pk, alice.username))
+    assert made.get_deferred_fields() >= {"display_name", "bio"}
+    assert made.display_name == alice.display_name  # read from the database
+    with pytest.raises(ValueError, match="fields and"):
+        compiled.instance(Member, ("id", "username"), (alice.pk,))

@@ -439,3 +439,36 @@ def test_spacing_keeps_authors_apart_moving_cards_down_only_as_far_as_they_must(
     items = [queries.Item(n, 1 if n >= 10 else n + 2, [], "trending") for n in range(30)]
     authors = [item.author_id for item in queries.spaced(items)]
     assert authors[:10] == list(range(2, 12)) and authors[10:] == [1] * 20
+
+
+@pytest.mark.django_db(databases=[])
+def test_merging_puts_followed_notes_first_drops_hidden_and_moves_fewer_and_seen_down() -> None:
+    rng = random.Random(11)
+    for _ in range(300):
+        items = [
+            queries.Item(n, rng.randint(1, 9), rng.sample(range(5), rng.randint(0, 2)), "topic")
+            for n in range(rng.randint(0, 60))
+        ]
+        followed = [queries.Item(n, rng.randint(1, 9), [], "following") for n in (3, 70)]
+        changes = queries.Changes(
+            hidden_authors={1},
+            not_interested=set(rng.sample(range(60), 5)),
+            fewer_topics={rng.randrange(5)} if rng.random() < 0.5 else set(),
+            fewer_authors={rng.randint(1, 9)} if rng.random() < 0.5 else set(),
+            seen=set(rng.sample(range(80), rng.randint(0, 60))),
+            followed=followed[: rng.randint(0, 2)],
+        )
+        for personal in (True, False):
+            # The plain way: the followed notes, then the rest, each put in its group in turn.
+            groups: list[list[queries.Item]] = [[], [], [], []]
+            firsts = {item.note_id for item in changes.followed}
+            for item in [*changes.followed, *(i for i in items if i.note_id not in firsts)]:
+                if item.note_id in changes.not_interested or item.author_id == 1:
+                    continue
+                fewer = personal and (
+                    item.author_id in changes.fewer_authors
+                    or bool(changes.fewer_topics.intersection(item.topics))
+                )
+                groups[2 * (item.note_id in changes.seen) + fewer].append(item)
+            expected = [item for group in groups for item in group]
+            assert queries.merged(items, changes, personal=personal) == expected

@@ -157,9 +157,9 @@ class Ranking(models.Model):
     """A member's Explore, ranked in the background (or by the visit that found none), so a
     visit only merges in what changed since and filters: ``items``
     ``[[note_id, author_id, [topic ids], reason kind, because note id, topic id, language], …]``
-    best first, diversity applied. ``engagement_ids`` are the newest like, collect and comment
-    ids when it was computed (engagement past them makes the next visit rank afresh);
-    ``model_version`` the ranking model's."""
+    best first, diversity applied. ``newest_like_id``, ``newest_collect_id`` and
+    ``newest_comment_id`` are the newest engagement when it was computed (engagement past
+    them makes the next visit rank afresh); ``model_version`` the ranking model's."""
 
     member = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
@@ -167,7 +167,11 @@ class Ranking(models.Model):
     # JSON kept as text: a visit reads it whole and decodes it with orjson, and PostgreSQL's
     # jsonb had to be written back out as text for every visit (0.1 ms of its CPU).
     items = models.TextField(default="[]")
-    engagement_ids = models.JSONField(default=list)
+    # Columns, not a list: a visit compares them with the member's engagement in SQL, in the
+    # statement that reads the ranking itself.
+    newest_like_id = models.BigIntegerField(default=0)
+    newest_collect_id = models.BigIntegerField(default=0)
+    newest_comment_id = models.BigIntegerField(default=0)
     model_version = models.FloatField(default=0.0)
     computed_at = models.DateTimeField()
 

@@ -45,8 +45,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache, caches
 from django.db import connection
-from django.db.models import Max, Q, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from papercrane import compiled
@@ -103,10 +102,9 @@ FRESH = "fresh"
 RANKER = "ranker"
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     """Why a card is in Explore. ``kind`` is stable (the API's ``reason.kind``); the rest
-    names what it refers to."""
+    names what it refers to. A tuple: a page makes and looks up a score of them."""
 
     kind: str  # liked | collected | commented | following | friends | topic | trending |
     #            new_creator | language | chosen | similar | similar_language
@@ -801,7 +799,9 @@ def generic_explore(language: str) -> list[Item]:
 @dataclass
 class StoredRanking:
     items: list[Item]
-    engagement_ids: list[int]  # the newest like, collect and comment ids when it was computed
+    # The newest like, collect and comment ids when it was computed, to store with it (a
+    # stored ranking's stay in the database, where a visit compares them).
+    engagement_ids: list[int]
     model_version: float
     computed_at: datetime
 
@@ -815,24 +815,9 @@ class StoredRanking:
 
 
 def stored_ranking(member: Member) -> StoredRanking | None:
-    found = compiled.lookup("stored ranking", _ranking_of, member.pk)
-    if not found:
-        return None
-    items, engagement_ids, model_version, computed_at = found[0]
-    return StoredRanking(
-        list(map(_item, orjson.loads(items))),
-        orjson.loads(engagement_ids),
-        model_version,
-        computed_at,
-    )
-
-
-def _ranking_of(_ids: list[int], member_id: int) -> QuerySet[Any]:
-    # The engagement ids as the stored text too, for orjson: the JSON field's own decoding
-    # took a tenth of a visit.
-    engagement_ids = Cast("engagement_ids", TextField())
-    ranking = Ranking.objects.filter(member_id=member_id)
-    return ranking.values_list("items", engagement_ids, "model_version", "computed_at")
+    """The member's stored ranking, if any (a visit reads it with what changed since:
+    ``stored_visit``)."""
+    return stored_visit(member)[0]
 
 
 def rank_for_storage(member: Member) -> StoredRanking:
@@ -864,25 +849,36 @@ class Changes:
 # mostly its queries): rows of (kind, id, author, the list of a day seen); table names come
 # from the models, values are parameters.
 _FILTERS_SQL = """
-SELECT 'seen', 0, 0, note_ids FROM {shownday} WHERE member_id = %s AND day >= %s
-UNION ALL SELECT 'hidden', blocked_id, 0, '' FROM {block} WHERE blocker_id = %s
-UNION ALL SELECT 'hidden', blocker_id, 0, '' FROM {block} WHERE blocked_id = %s
-UNION ALL SELECT 'hidden', muted_id, 0, '' FROM {mute} WHERE muter_id = %s
-UNION ALL SELECT kind, target_id, 0, '' FROM {feedback} WHERE member_id = %s"""
+SELECT 'seen', 0, 0, note_ids{more} FROM {shownday} WHERE member_id = %s AND day >= %s
+UNION ALL SELECT 'hidden', blocked_id, 0, ''{more} FROM {block} WHERE blocker_id = %s
+UNION ALL SELECT 'hidden', blocker_id, 0, ''{more} FROM {block} WHERE blocked_id = %s
+UNION ALL SELECT 'hidden', muted_id, 0, ''{more} FROM {mute} WHERE muter_id = %s
+UNION ALL SELECT kind, target_id, 0, ''{more} FROM {feedback} WHERE member_id = %s"""
+# A visit to a stored ranking reads it in the same statement, first, as a row of its own with
+# two more columns; and what happened since it, compared with its columns in SQL.
+_RANKING_SQL = """
+SELECT 'ranking', 0, 0, items, model_version, computed_at FROM {ranking} WHERE member_id = %s
+UNION ALL"""
 _SINCE_SQL = """
-UNION ALL SELECT 'engaged', 0, 0, ''
-  WHERE EXISTS (SELECT 1 FROM {like} WHERE member_id = %s AND id > %s)
-  OR EXISTS (SELECT 1 FROM {collect} WHERE member_id = %s AND id > %s)
-  OR EXISTS (SELECT 1 FROM {comment} WHERE author_id = %s AND id > %s)
-UNION ALL SELECT 'followed', newest, followee_id, '' FROM (
+UNION ALL SELECT 'engaged', 0, 0, ''{more}
+  WHERE EXISTS (SELECT 1 FROM {like} WHERE member_id = %s
+    AND id > (SELECT newest_like_id FROM {ranking} WHERE member_id = %s))
+  OR EXISTS (SELECT 1 FROM {collect} WHERE member_id = %s
+    AND id > (SELECT newest_collect_id FROM {ranking} WHERE member_id = %s))
+  OR EXISTS (SELECT 1 FROM {comment} WHERE author_id = %s
+    AND id > (SELECT newest_comment_id FROM {ranking} WHERE member_id = %s))
+UNION ALL SELECT 'followed', newest, followee_id, ''{more} FROM (
   SELECT f.followee_id, (SELECT n.id FROM {note} n
-    WHERE n.author_id = f.followee_id AND {shared} AND n.published_at > %s
+    WHERE n.author_id = f.followee_id AND {shared}
+    AND n.published_at > (SELECT computed_at FROM {ranking} WHERE member_id = %s)
     ORDER BY n.published_at DESC LIMIT 1) AS newest
-  FROM {follow} f WHERE f.follower_id = %s AND f.created_at <= %s
+  FROM {follow} f WHERE f.follower_id = %s
+    AND f.created_at <= (SELECT computed_at FROM {ranking} WHERE member_id = %s)
   UNION ALL SELECT f.followee_id, (SELECT n.id FROM {note} n
     WHERE n.author_id = f.followee_id AND {shared} AND n.published_at IS NOT NULL
     ORDER BY n.published_at DESC LIMIT 1)
-  FROM {follow} f WHERE f.follower_id = %s AND f.created_at > %s
+  FROM {follow} f WHERE f.follower_id = %s
+    AND f.created_at > (SELECT computed_at FROM {ranking} WHERE member_id = %s)
 ) followed WHERE newest IS NOT NULL"""
 # Every branch reads an index and stops at its first row: whether the member engaged since
 # the ranking (any engagement makes the visit rank afresh, so one row says it), and for each
@@ -894,16 +890,19 @@ UNION ALL SELECT 'followed', newest, followee_id, '' FROM (
 # row since) cost three times what running it does. Which notes count as shared is written
 # into the statement (the code's own constants), not passed: PostgreSQL then knows from its
 # statistics that nearly every note passes, where for parameters it guessed few would and
-# costed each creator's lookup as a read of all their notes.
+# costed each creator's lookup as a read of all their notes. The ranking's columns are read
+# by a subquery of one row each (no ranking: none of them, and no rows since).
 
 
 @functools.cache
-def _changes_sql(since: bool) -> str:
-    """``since``: with the engagement and followed creators' notes newer than a ranking."""
-    models = (ShownDay, Block, Mute, Feedback, Like, Collect, Comment, Note, Follow)
+def _changes_sql(ranking: bool) -> str:
+    """``ranking``: with the stored ranking first, and what happened since it."""
+    models = (ShownDay, Block, Mute, Feedback, Like, Collect, Comment, Note, Follow, Ranking)
     tables = {model.__name__.lower(): model._meta.db_table for model in models}
-    sql = _FILTERS_SQL + (_SINCE_SQL if since else "")
-    return sql.format(shared=_shared_note_sql(), **tables)
+    if not ranking:
+        return _FILTERS_SQL.format(more="", **tables)
+    sql = _RANKING_SQL + _FILTERS_SQL + _SINCE_SQL
+    return sql.format(more=", NULL, NULL", shared=_shared_note_sql(), **tables)
 
 
 def _shared_note_sql() -> str:
@@ -918,21 +917,30 @@ def _shared_note_sql() -> str:
     )
 
 
-def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
-    """The member's filters now, and what they have seen; with ``ranking``, also whether
-    they engaged since it, and each followed creator's newest note published since (which
-    a visit shows within seconds) or, for creators followed since, their newest note
-    (following someone shows them at once)."""
+def changes_since(member: Member, ranking: None = None) -> Changes:
+    """The member's filters now, and what they have seen (a visit to a stored ranking reads
+    these with it: ``stored_visit``)."""
+    return _changes(member, ranking=False)[1]
+
+
+def stored_visit(member: Member) -> tuple[StoredRanking | None, Changes]:
+    """The member's stored ranking, if any, and in the same statement their filters now,
+    what they have seen, whether they engaged since the ranking, and each followed
+    creator's newest note published since it (which a visit shows within seconds) or, for
+    creators followed since, their newest note (following someone shows them at once)."""
+    return _changes(member, ranking=True)
+
+
+def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Changes]:
     pk = member.pk
     first_day = connection.ops.adapt_datefield_value(_first_seen_day())
+    sql = _changes_sql(ranking)
     params: list[Any] = [pk, first_day, pk, pk, pk, pk]
-    if ranking is not None:
-        like, collect, comment = ranking.engagement_ids
-        since = connection.ops.adapt_datetimefield_value(ranking.computed_at)
-        params += [pk, like, pk, collect, pk, comment]
-        params += [since, pk, since, pk, since]
-    rows = compiled.fetch(_changes_sql(ranking is not None), params)
-    changes = Changes(hidden_authors={pk})
+    if ranking:  # its row first; what comes after the filters takes the member's id alone
+        params = [pk, *params]
+        params += [pk] * (sql.count("%s") - len(params))
+    rows = compiled.fetch(sql, params)
+    stored, changes = None, Changes(hidden_authors={pk})
     into = {
         "hidden": changes.hidden_authors,
         Feedback.Kind.NOTE: changes.not_interested,
@@ -940,13 +948,15 @@ def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
         Feedback.Kind.AUTHOR: changes.fewer_authors,
     }
     followed, seen_lists = {}, []
-    for kind, target, author, shown_list in rows:
+    for kind, target, author, text, *ranked in rows:
         if kind == "seen":
-            seen_lists.append(shown_list)
+            seen_lists.append(text)
         elif kind == "followed":
             followed[target] = author
         elif kind == "engaged":
             changes.engaged = True
+        elif kind == "ranking":
+            stored = _stored_ranking(text, *ranked)
         else:
             into[kind].add(target)
     newest = sorted(followed, reverse=True)[:NEW_FOLLOWED]
@@ -955,7 +965,14 @@ def changes_since(member: Member, ranking: StoredRanking | None) -> Changes:
         Item(note_id, followed[note_id], topics.get(note_id, []), "following") for note_id in newest
     ]
     changes.seen = _seen(pk, seen_lists)
-    return changes
+    return stored, changes
+
+
+def _stored_ranking(items: str, model_version: float, computed_at: Any) -> StoredRanking:
+    """A stored ranking from its row; the engagement ids stay in the database (the visit
+    compared them there)."""
+    at = compiled.converted(Ranking, "computed_at", computed_at)
+    return StoredRanking(list(map(_item, orjson.loads(items))), [], model_version, at)
 
 
 def _first_seen_day() -> date:
@@ -989,22 +1006,24 @@ def merged(items: list[Item], changes: Changes, *, personal: bool) -> list[Item]
     without what the member hid or must not see; "fewer like this" (for a
     personalized Explore) and then what was already seen move down, in their order.
     Moving cards can bring two of an author's together: pages are ``spaced``."""
-    dropped = changes.not_interested
+    dropped, hidden, seen = changes.not_interested, changes.hidden_authors, changes.seen
+    fewer_authors, fewer_topics = changes.fewer_authors, changes.fewer_topics
     # A followed creator's note takes its place at the top, and its reason, even when the
     # ranking already held it (for another reason, before its creator was followed).
     followed = {item.note_id for item in changes.followed}
-    groups: list[list[Item]] = [[], [], [], []]
-    hidden, seen = changes.hidden_authors, changes.seen
-    fewer_authors, fewer_topics = changes.fewer_authors, changes.fewer_topics
-    any_fewer = personal and bool(fewer_authors or fewer_topics)
-    for item in [*changes.followed, *(i for i in items if i.note_id not in followed)]:
-        if item.note_id in dropped or item.author_id in hidden:
-            continue
-        fewer = any_fewer and (
-            item.author_id in fewer_authors or not fewer_topics.isdisjoint(item.topics)
-        )
-        groups[2 * (item.note_id in seen) + fewer].append(item)
-    return [item for group in groups for item in group]
+    if followed:
+        items = [*changes.followed, *(i for i in items if i.note_id not in followed)]
+    # Comprehensions, one pass each: a visit sorts a couple of hundred cards.
+    kept = [i for i in items if i.note_id not in dropped and i.author_id not in hidden]
+    if not (personal and (fewer_authors or fewer_topics)):
+        return [i for i in kept if i.note_id not in seen] + [i for i in kept if i.note_id in seen]
+    fewer = {
+        i.note_id
+        for i in kept
+        if i.author_id in fewer_authors or not fewer_topics.isdisjoint(i.topics)
+    }
+    # A stable sort: each group keeps the ranking's order.
+    return sorted(kept, key=lambda i: (i.note_id in seen, i.note_id in fewer))
 
 
 def spaced(
@@ -1052,11 +1071,10 @@ def visit_items(viewer: Member | None) -> tuple[list[Item], StoredRanking | None
     if not personalized(viewer):
         general = generic_explore(viewer.language)
         return merged(general, changes_since(viewer, None), personal=False), None, False
-    ranking = stored_ranking(viewer)
-    if ranking is not None and ranking.age() < RANKING_MAX_SECONDS:
-        changes = changes_since(viewer, ranking)
-        if not changes.engaged:  # engagement since: rank afresh, so Explore adapts at once
-            return merged(ranking.items, changes, personal=True), None, ranking.due()
+    ranking, changes = stored_visit(viewer)
+    # Engagement since the ranking: rank afresh, so Explore adapts at once.
+    if ranking is not None and ranking.age() < RANKING_MAX_SECONDS and not changes.engaged:
+        return merged(ranking.items, changes, personal=True), None, ranking.due()
     fresh = rank_for_storage(viewer)
     return fresh.items, fresh, False
 

@@ -49,6 +49,8 @@ MODEL_INTERACTIONS = 2_000_000  # newest engagements the co-engagement model lea
 TRAINING_MEMBERS = 600
 MIN_TRAINING_MEMBERS = 20  # fewer, and the default ranking stays
 HELD_OUT_SHARE = 0.2
+# A stored ranking's columns for ``StoredRanking.engagement_ids``, in its order.
+NEWEST_ENGAGEMENT = ("newest_like_id", "newest_collect_id", "newest_comment_id")
 STALENESS_CHECK_SECONDS = 30
 PROFILE_PERIOD = 3600  # seconds between two profile refreshes of a member who keeps visiting
 PERIODS = {  # how often each job runs, in seconds
@@ -436,7 +438,7 @@ def save_ranking(*, member: Member, ranking: queries.StoredRanking) -> None:
         member_id=member.pk,
         defaults={
             "items": queries.items_json(ranking.items).decode(),
-            "engagement_ids": ranking.engagement_ids,
+            **dict(zip(NEWEST_ENGAGEMENT, ranking.engagement_ids, strict=True)),
             "model_version": ranking.model_version,
             "computed_at": ranking.computed_at,
         },
