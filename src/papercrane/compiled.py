@@ -22,6 +22,7 @@ through Django's cursor as any query does.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -280,15 +281,22 @@ M = TypeVar("M", bound=Model)
 def converted(model: type[Model], name: str, value: Any) -> Any:
     """A value of ``model``'s field ``name`` as a hand-written statement (``fetch``) gives
     it, as the ORM would have given it (a date and time from SQLite's text, made aware)."""
-    field = model._meta.get_field(name)
-    expression = field.get_col(model._meta.db_table)  # type: ignore[union-attr]
     database = connections[DEFAULT_DB_ALIAS]
-    for function in [
-        *database.ops.get_db_converters(expression),
-        *expression.get_db_converters(database),
-    ]:
+    expression, functions = _field_converters(model, name, database.vendor)
+    for function in functions:
         value = function(value, expression, database)
     return value
+
+
+@functools.cache
+def _field_converters(model: type[Model], name: str, vendor: str) -> tuple[Any, list[Any]]:
+    """The column of the field and the database's and the field's converters for it."""
+    database = connections[DEFAULT_DB_ALIAS]
+    expression = model._meta.get_field(name).get_col(model._meta.db_table)  # type: ignore[union-attr]
+    return expression, [
+        *database.ops.get_db_converters(expression),
+        *expression.get_db_converters(database),
+    ]
 
 
 def instance(model: type[M], names: Sequence[str], values: Sequence[Any]) -> M:

@@ -34,7 +34,7 @@ import re
 import secrets
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -154,15 +154,22 @@ class Item(NamedTuple):
                    reason.language)  # fmt: skip
 
 
-# An ``Item`` from a stored row, as ``Item._make`` makes it but without a Python call: a
-# visit makes hundreds of them.
+# A card as a visit handles it: an ``Item``, or a row of one as stored (a JSON list). A visit
+# sorts a couple of hundred cards read from their JSON, so it keeps them as the rows they
+# are read as (``Item``s cost 35 µs to make and writing them back out three times as long
+# as rows) and reads the few fields it sorts by by position; a page's own cards become
+# ``Item``s (``_item``).
+Card = Sequence[Any]
+NOTE_ID, AUTHOR_ID, TOPICS = 0, 1, 2  # ``Item``'s fields
+
+# An ``Item`` from a stored row, as ``Item._make`` makes it but without a Python call.
 _item = functools.partial(tuple.__new__, Item)
 
 
-def items_json(items: Iterable[Item]) -> bytes:
+def items_json(items: Sequence[Card]) -> bytes:
     """``items`` as a JSON array of rows (``_item`` reads a row back): orjson writes plain
-    tuples, not named ones."""
-    return orjson.dumps(list(map(tuple, items)))
+    tuples and lists, not named tuples."""
+    return orjson.dumps(items if isinstance(items, list) else list(items), default=tuple)
 
 
 # --- What a member did -----------------------------------------------------------------------
@@ -798,7 +805,7 @@ def generic_explore(language: str) -> list[Item]:
 
 @dataclass
 class StoredRanking:
-    items: list[Item]
+    items: Sequence[Card]
     # The newest like, collect and comment ids when it was computed, to store with it (a
     # stored ranking's stay in the database, where a visit compares them).
     engagement_ids: list[int]
@@ -972,7 +979,7 @@ def _stored_ranking(items: str, model_version: float, computed_at: Any) -> Store
     """A stored ranking from its row; the engagement ids stay in the database (the visit
     compared them there)."""
     at = compiled.converted(Ranking, "computed_at", computed_at)
-    return StoredRanking(list(map(_item, orjson.loads(items))), [], model_version, at)
+    return StoredRanking(orjson.loads(items), [], model_version, at)
 
 
 def _first_seen_day() -> date:
@@ -1001,7 +1008,7 @@ def _seen(member_id: int, shown_lists: list[str]) -> set[int]:
     return seen | shown.pending_for(member_id)
 
 
-def merged(items: list[Item], changes: Changes, *, personal: bool) -> list[Item]:
+def merged(items: Sequence[Card], changes: Changes, *, personal: bool) -> list[Card]:
     """A stored ranking as of now: followed creators' newer notes first, then the ranking,
     without what the member hid or must not see; "fewer like this" (for a
     personalized Explore) and then what was already seen move down, in their order.
@@ -1012,23 +1019,23 @@ def merged(items: list[Item], changes: Changes, *, personal: bool) -> list[Item]
     # ranking already held it (for another reason, before its creator was followed).
     followed = {item.note_id for item in changes.followed}
     if followed:
-        items = [*changes.followed, *(i for i in items if i.note_id not in followed)]
+        items = [*changes.followed, *(i for i in items if i[NOTE_ID] not in followed)]
     # Comprehensions, one pass each: a visit sorts a couple of hundred cards.
-    kept = [i for i in items if i.note_id not in dropped and i.author_id not in hidden]
+    kept = [i for i in items if i[NOTE_ID] not in dropped and i[AUTHOR_ID] not in hidden]
     if not (personal and (fewer_authors or fewer_topics)):
-        return [i for i in kept if i.note_id not in seen] + [i for i in kept if i.note_id in seen]
+        return [i for i in kept if i[NOTE_ID] not in seen] + [i for i in kept if i[NOTE_ID] in seen]
     fewer = {
-        i.note_id
+        i[NOTE_ID]
         for i in kept
-        if i.author_id in fewer_authors or not fewer_topics.isdisjoint(i.topics)
+        if i[AUTHOR_ID] in fewer_authors or not fewer_topics.isdisjoint(i[TOPICS])
     }
     # A stable sort: each group keeps the ranking's order.
-    return sorted(kept, key=lambda i: (i.note_id in seen, i.note_id in fewer))
+    return sorted(kept, key=lambda i: (i[NOTE_ID] in seen, i[NOTE_ID] in fewer))
 
 
 def spaced(
-    items: Iterable[Item], window: int = AUTHOR_WINDOW, *, first: int | None = None
-) -> list[Item]:
+    items: Iterable[Card], window: int = AUTHOR_WINDOW, *, first: int | None = None
+) -> list[Card]:
     """No author twice within ``window`` cards, a card moving down only as far as it must:
     each next card is the first held back whose author is not among the last
     ``window - 1``. ``first``: only the first so many cards of that (a page needs the cards
@@ -1037,18 +1044,19 @@ def spaced(
     Held-back cards are kept by author: they all belong to the few authors of the last
     cards, so finding the next one looks at those few, not at every card held back (a
     prolific author's notes gathered at the end of a list held back dozens)."""
-    out: list[Item] = []
+    out: list[Card] = []
     recent: deque[int] = deque(maxlen=window - 1)  # the last cards' authors
-    waiting: dict[int, deque[tuple[int, Item]]] = {}  # author -> (position, card), in order
+    waiting: dict[int, deque[tuple[int, Card]]] = {}  # author -> (position, card), in order
     enough = math.inf if first is None else first
     for position, item in enumerate(items):
         if len(out) >= enough:
             return out[:first]
-        if not waiting and item.author_id not in recent:
+        author_id = item[AUTHOR_ID]
+        if not waiting and author_id not in recent:
             out.append(item)  # the usual case: nothing held back, and it fits
-            recent.append(item.author_id)
+            recent.append(author_id)
             continue
-        waiting.setdefault(item.author_id, deque()).append((position, item))
+        waiting.setdefault(author_id, deque()).append((position, item))
         while waiting:
             free = [author for author in waiting if author not in recent]
             if not free:
@@ -1063,7 +1071,7 @@ def spaced(
     return (out + [card for _position, card in held])[:first]
 
 
-def visit_items(viewer: Member | None) -> tuple[list[Item], StoredRanking | None, bool]:
+def visit_items(viewer: Member | None) -> tuple[Sequence[Card], StoredRanking | None, bool]:
     """A new visit's cards, best first; the ranking computed for it (for the caller to
     store), if it had to rank; whether the stored ranking it used is due for a refresh."""
     if viewer is None:
@@ -1110,7 +1118,7 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     visits = caches["visits"]
     stored = visits.get(key) if cursor else None
     ranked, due = None, False
-    cards: list[Item]
+    cards: Sequence[Card]
     if stored is None:
         cards, ranked, due = visit_items(viewer)
         # Kept as JSON: pickling the cards took three times as long (the named tuples eight).
@@ -1119,11 +1127,11 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
             offset = 0
         visits.set(key, stored, SESSION_SECONDS)
     else:
-        cards = list(map(_item, orjson.loads(stored)))
+        cards = orjson.loads(stored)
     count = len(cards)
     # Spaced up to this page only: a first page reads a tenth of the list. The same list
     # spaces the same way, so the pages of a visit follow on from each other.
-    window = spaced(cards, first=offset + limit)[offset:]
+    window = list(map(_item, spaced(cards, first=offset + limit)[offset:]))
     ids = [item.note_id for item in window]
     # The notes the reasons name are checked with the cards, in the same statement: a
     # reason shows a title only while its note is still there for the viewer to see.
