@@ -1021,9 +1021,17 @@ def merged(items: Sequence[Card], changes: Changes, *, personal: bool) -> list[C
     if followed:
         items = [*changes.followed, *(i for i in items if i[NOTE_ID] not in followed)]
     # Comprehensions, one pass each: a visit sorts a couple of hundred cards.
-    kept = [i for i in items if i[NOTE_ID] not in dropped and i[AUTHOR_ID] not in hidden]
     if not (personal and (fewer_authors or fewer_topics)):
-        return [i for i in kept if i[NOTE_ID] not in seen] + [i for i in kept if i[NOTE_ID] in seen]
+        return [
+            i
+            for i in items
+            if i[NOTE_ID] not in seen and i[NOTE_ID] not in dropped and i[AUTHOR_ID] not in hidden
+        ] + [
+            i
+            for i in items
+            if i[NOTE_ID] in seen and i[NOTE_ID] not in dropped and i[AUTHOR_ID] not in hidden
+        ]
+    kept = [i for i in items if i[NOTE_ID] not in dropped and i[AUTHOR_ID] not in hidden]
     fewer = {
         i[NOTE_ID]
         for i in kept
