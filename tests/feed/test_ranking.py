@@ -381,8 +381,8 @@ def test_seen_notes_are_those_of_the_last_week_written_or_pending(
     assert queries.seen_notes(alice.pk) == {recent.pk, elsewhere.pk, pending.pk}
     assert queries.seen_notes(bob.pk) == set()
     # A visit reads them with its changes, in the same statement.
-    assert queries.changes_since(alice, None).seen == {recent.pk, elsewhere.pk, pending.pk}
-    assert queries.changes_since(bob, None).seen == set()
+    assert queries.filters_now(alice).seen == {recent.pk, elsewhere.pk, pending.pk}
+    assert queries.filters_now(bob).seen == set()
     services.flush_impressions()  # nothing left buffered after the test's database is gone
 
 

@@ -17,7 +17,8 @@ with nothing about them read or used. Each card says why it is there (``Reason``
 
 Ranking costs tens of milliseconds, so it is done ahead: a member's ranked Explore is stored
 (``Ranking``, by a task or by the visit that found none) and a visit only merges into it what
-changed since and which notes the member has seen, read in one query (``changes_since``):
+changed since and which notes the member has seen, read with it in one query
+(``stored_visit``):
 new notes of followed creators first, then the rest with what the member hid, blocked or
 muted dropped, and "fewer like this" and notes already seen moved down. Engagement since the
 ranking makes the visit rank afresh, so Explore adapts at the next page. Explore without
@@ -924,7 +925,7 @@ def _shared_note_sql() -> str:
     )
 
 
-def changes_since(member: Member, ranking: None = None) -> Changes:
+def filters_now(member: Member) -> Changes:
     """The member's filters now, and what they have seen (a visit to a stored ranking reads
     these with it: ``stored_visit``)."""
     return _changes(member, ranking=False)[1]
@@ -989,7 +990,7 @@ def _first_seen_day() -> date:
 def seen_notes(member_id: int) -> set[int]:
     """The notes shown to the member in the last ``SEEN_DAYS`` (written, or pending in this
     process): a read of their few days' lists (``ShownDay``). A visit reads them with its
-    changes (``changes_since``)."""
+    changes (``stored_visit``)."""
     since = _first_seen_day()
 
     def build(_ids: list[int], subject: int) -> QuerySet[Any]:
@@ -1086,7 +1087,7 @@ def visit_items(viewer: Member | None) -> tuple[Sequence[Card], StoredRanking | 
         return generic_explore(""), None, False
     if not personalized(viewer):
         general = generic_explore(viewer.language)
-        return merged(general, changes_since(viewer, None), personal=False), None, False
+        return merged(general, filters_now(viewer), personal=False), None, False
     ranking, changes = stored_visit(viewer)
     # Engagement since the ranking: rank afresh, so Explore adapts at once.
     if ranking is not None and ranking.age() < RANKING_MAX_SECONDS and not changes.engaged:
