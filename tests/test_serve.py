@@ -75,3 +75,30 @@ def test_servers_that_cannot_start_are_not_started_again_and_again(tmp_path: Pat
     command = [papercrane, "serve", "--port", str(free_port()), "--workers", "2", "--no-worker"]
     result = subprocess.run(command, env=env, timeout=SERVER_START_SECONDS, capture_output=True)
     assert result.returncode == 1
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_requests_are_logged_with_the_clients_address_only_when_asked(
+    tmp_path: Path, asked: bool
+) -> None:
+    port = free_port()
+    papercrane = str(Path(sys.executable).with_name("papercrane"))
+    env = {**os.environ, "PAPERCRANE_DATA_DIR": str(tmp_path), "PAPERCRANE_LOG_LEVEL": "info"}
+    env.pop("DATABASE_URL", None)
+    env.pop("PAPERCRANE_ACCESS_LOG", None)
+    if asked:
+        env["PAPERCRANE_ACCESS_LOG"] = "true"
+    subprocess.run([papercrane, "migrate", "-v", "0"], env=env, check=True)
+    log = tmp_path / "server.log"
+    with log.open("w") as output:
+        command = [papercrane, "serve", "--port", str(port), "--no-worker"]
+        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            wait_healthy(port, server, time.monotonic() + SERVER_START_SECONDS)
+            assert _healthy(port)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+    logged = log.read_text()
+    assert "Started server process" in logged  # the server's own log is kept either way
+    assert ("127.0.0.1:" in logged and '"GET /healthz' in logged) is asked

@@ -69,6 +69,7 @@ def _serve_here(host: str, port: int, workers: int, *, fd: int | None = None) ->
     socket), or on the listening socket ``fd`` (one of ``_serve_in_processes``')."""
     _setup_django()
     import uvicorn
+    from django.conf import settings
 
     options: dict[str, Any] = {
         "host": host,
@@ -85,6 +86,7 @@ def _serve_here(host: str, port: int, workers: int, *, fd: int | None = None) ->
         "ws_per_message_deflate": False,
         "ws_max_size": 64 * 1024,
         "log_level": os.environ.get("PAPERCRANE_LOG_LEVEL", "info").lower(),
+        "access_log": settings.ACCESS_LOG,
     }
     if fd is None:
         uvicorn.run(APPLICATION, **options)  # exits with status 3 if it cannot start
