@@ -199,3 +199,8 @@ def test_an_instance_with_some_fields_reads_the_others_when_touched(alice: Membe
     assert made.display_name == alice.display_name  # read from the database
     with pytest.raises(ValueError, match="fields and"):
         compiled.instance(Member, ("id", "username"), (alice.pk,))
+
+
+def test_an_instance_takes_only_the_models_fields(alice: Member) -> None:
+    with pytest.raises(ValueError, match="not fields of Member"):
+        compiled.instance(Member, ("id", "karma"), (alice.pk, 3))

@@ -282,16 +282,23 @@ def converted(model: type[Model], name: str, value: Any) -> Any:
     """A value of ``model``'s field ``name`` as a hand-written statement (``fetch``) gives
     it, as the ORM would have given it (a date and time from SQLite's text, made aware)."""
     database = connections[DEFAULT_DB_ALIAS]
-    expression, functions = _field_converters(model, name, database.vendor)
+    expression, functions = _field_converters(model, name, database)
     for function in functions:
         value = function(value, expression, database)
     return value
 
 
 @functools.cache
-def _field_converters(model: type[Model], name: str, vendor: str) -> tuple[Any, list[Any]]:
-    """The column of the field and the database's and the field's converters for it."""
-    database = connections[DEFAULT_DB_ALIAS]
+def _field_names(model: type[Model]) -> frozenset[str]:
+    return frozenset(field.attname for field in model._meta.concrete_fields)
+
+
+@functools.lru_cache(maxsize=64)
+def _field_converters(
+    model: type[Model], name: str, database: BaseDatabaseWrapper
+) -> tuple[Any, list[Any]]:
+    """The field's column and the converters ``database`` (a thread's connection) and the
+    field apply to it, worked out once per connection."""
     expression = model._meta.get_field(name).get_col(model._meta.db_table)  # type: ignore[union-attr]
     return expression, [
         *database.ops.get_db_converters(expression),
@@ -310,6 +317,8 @@ def instance(model: type[M], names: Sequence[str], values: Sequence[Any]) -> M:
     a token signs. A model something listens to the creation of is made by ``from_db``."""
     if len(names) != len(values):
         raise ValueError(f"{len(names)} fields and {len(values)} values")
+    if not _field_names(model).issuperset(names):
+        raise ValueError(f"not fields of {model.__name__}: {set(names) - _field_names(model)}")
     if pre_init.has_listeners(model) or post_init.has_listeners(model):
         given = dict(zip(names, values, strict=True))
         ordered = [f.attname for f in model._meta.concrete_fields if f.attname in given]

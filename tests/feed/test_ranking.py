@@ -237,7 +237,7 @@ def test_a_stored_ranking_past_its_refresh_is_served_and_recomputed_by_a_task(
     )
     explore(as_member(alice))  # too old to serve: ranked afresh
     assert computed_at(alice) > old.computed_at
-    ranking = queries.stored_ranking(alice)
+    ranking, _changes = queries.stored_visit(alice)
     assert ranking is not None and not ranking.due()
 
 

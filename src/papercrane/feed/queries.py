@@ -807,8 +807,8 @@ def generic_explore(language: str) -> list[Item]:
 @dataclass
 class StoredRanking:
     items: Sequence[Card]
-    # The newest like, collect and comment ids when it was computed, to store with it (a
-    # stored ranking's stay in the database, where a visit compares them).
+    # The newest like, collect and comment ids when it was computed, to store with it; none
+    # for a ranking read back (they stay in the database, where a visit compares them).
     engagement_ids: list[int]
     model_version: float
     computed_at: datetime
@@ -820,12 +820,6 @@ class StoredRanking:
         """Old enough, or from an older ranking model: recompute it in the background."""
         model = snapshot(RANKER).get("version", 0.0)
         return self.age() > RANKING_REFRESH_SECONDS or self.model_version != model
-
-
-def stored_ranking(member: Member) -> StoredRanking | None:
-    """The member's stored ranking, if any (a visit reads it with what changed since:
-    ``stored_visit``)."""
-    return stored_visit(member)[0]
 
 
 def rank_for_storage(member: Member) -> StoredRanking:
