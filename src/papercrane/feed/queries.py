@@ -170,7 +170,7 @@ _item = functools.partial(tuple.__new__, Item)
 def items_json(items: Sequence[Card]) -> bytes:
     """``items`` as a JSON array of rows (``_item`` reads a row back): orjson writes plain
     tuples and lists, not named tuples."""
-    return orjson.dumps(items if isinstance(items, list) else list(items), default=tuple)
+    return orjson.dumps(list(items), default=tuple)
 
 
 # --- What a member did -----------------------------------------------------------------------
@@ -1016,17 +1016,9 @@ def merged(items: Sequence[Card], changes: Changes, *, personal: bool) -> list[C
     if followed:
         items = [*changes.followed, *(i for i in items if i[NOTE_ID] not in followed)]
     # Comprehensions, one pass each: a visit sorts a couple of hundred cards.
-    if not (personal and (fewer_authors or fewer_topics)):
-        return [
-            i
-            for i in items
-            if i[NOTE_ID] not in seen and i[NOTE_ID] not in dropped and i[AUTHOR_ID] not in hidden
-        ] + [
-            i
-            for i in items
-            if i[NOTE_ID] in seen and i[NOTE_ID] not in dropped and i[AUTHOR_ID] not in hidden
-        ]
     kept = [i for i in items if i[NOTE_ID] not in dropped and i[AUTHOR_ID] not in hidden]
+    if not (personal and (fewer_authors or fewer_topics)):
+        return [i for i in kept if i[NOTE_ID] not in seen] + [i for i in kept if i[NOTE_ID] in seen]
     fewer = {
         i[NOTE_ID]
         for i in kept
