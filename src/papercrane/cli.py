@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -47,7 +48,8 @@ def serve(argv: list[str]) -> int:
     parser.add_argument(
         "--no-worker", action="store_true", help="do not start a background-task worker beside it"
     )
-    parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # a socket to serve on
+    # The Unix socket on which the parent of ``--workers N`` deals this process its connections.
+    parser.add_argument("--dealt-on", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     worker = None
     if not args.no_worker:
@@ -55,18 +57,19 @@ def serve(argv: list[str]) -> int:
             [sys.executable, "-m", "papercrane.cli", "worker"], preexec_fn=_die_with_parent
         )
     try:
-        if args.workers > 1 and hasattr(socket, "SO_REUSEPORT") and sys.platform == "linux":
+        if args.workers > 1 and hasattr(socket, "send_fds"):
             return _serve_in_processes(args.host, args.port, args.workers)
-        return _serve_here(args.host, args.port, args.workers, fd=args.fd)
+        return _serve_here(args.host, args.port, args.workers, dealt_on=args.dealt_on)
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=30)
 
 
-def _serve_here(host: str, port: int, workers: int, *, fd: int | None = None) -> int:
-    """Run uvicorn in this process (``workers`` > 1: uvicorn's own processes, sharing one
-    socket), or on the listening socket ``fd`` (one of ``_serve_in_processes``')."""
+def _serve_here(host: str, port: int, workers: int, *, dealt_on: int | None = None) -> int:
+    """Run uvicorn in this process (``workers`` > 1 without ``socket.send_fds``: uvicorn's own
+    processes, sharing one socket), or on the connections dealt on the Unix socket
+    ``dealt_on`` (by ``_serve_in_processes``)."""
     _setup_django()
     import uvicorn
     from django.conf import settings
@@ -88,11 +91,12 @@ def _serve_here(host: str, port: int, workers: int, *, fd: int | None = None) ->
         "log_level": os.environ.get("PAPERCRANE_LOG_LEVEL", "info").lower(),
         "access_log": settings.ACCESS_LOG,
     }
-    if fd is None:
+    if dealt_on is None:
         uvicorn.run(APPLICATION, **options)  # exits with status 3 if it cannot start
         return 0
-    server = uvicorn.Server(uvicorn.Config(APPLICATION, **options))
-    server.run(sockets=[socket.socket(fileno=fd)])
+    from papercrane.serving import DealtServer
+
+    DealtServer(uvicorn.Config(APPLICATION, **options), socket.socket(fileno=dealt_on)).run()
     return 0
 
 
@@ -102,64 +106,87 @@ MIN_SERVING_SECONDS = 60
 
 
 def _serve_in_processes(host: str, port: int, workers: int) -> int:
-    """``workers`` server processes, each on a listening socket of its own on the same port
-    (``SO_REUSEPORT``), so that the kernel spreads connections over them evenly. On one shared
-    socket the first process to wake takes every waiting connection: a proxy's or a client's
-    keep-alive connections, opened together, all went to one process while the other idled.
-    The sockets are this process's, so a server that dies is replaced on its socket without
-    losing the connections waiting there."""
+    """``workers`` server processes behind this process's listening socket: each new
+    connection is dealt to the next process in turn, over a Unix socket of its own (the
+    connection's file descriptor passes, not its bytes), so each serves an equal share of
+    the connections. The kernel's spreading (``SO_REUSEPORT``) hashes each connection's
+    addresses instead: the 16 keep-alive connections of a proxy or a load test went 14 to
+    one process and 2 to the other, as often as 8 and 8, and requests queued on the first
+    while the second had time to spare. On one shared socket the first process to wake took
+    them all. The listening socket is this process's, so a server that dies is replaced
+    without losing the connections waiting there."""
     try:
-        sockets = _listening_sockets(host, port, workers)
+        listening = _listening_socket(host, port)
     except OSError as error:
         print(f"papercrane serve: cannot listen on {host}:{port}: {error}", file=sys.stderr)
         return 1
     stopping: list[int] = []
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda number, _frame: stopping.append(number))
-
-    def start(sock: socket.socket) -> tuple[subprocess.Popen[bytes], float]:
-        fd = str(sock.fileno())
-        command = [sys.executable, "-m", "papercrane.cli", "serve", "--host", host, "--port",
-                   str(port), "--workers", "1", "--no-worker", "--fd", fd]  # fmt: skip
-        process = subprocess.Popen(  # noqa: S603 - our own command
-            command, pass_fds=[sock.fileno()], preexec_fn=_die_with_parent
-        )
-        return process, time.monotonic()
-
-    servers = [start(sock) for sock in sockets]
-    status = 0
+    servers = [_start_dealt(host, port) for _ in range(workers)]
+    status, turn = 0, 0
     while not stopping:
-        time.sleep(0.2)
-        for i, (server, started) in enumerate(servers):
+        turn = _deal(listening, [channel for _process, channel, _started in servers], turn)
+        for i, (server, channel, started) in enumerate(servers):
             if server.poll() is None or stopping:
                 continue
+            channel.close()
             if time.monotonic() - started < MIN_SERVING_SECONDS:
                 stopping.append(0)
                 status = 1
             else:
-                servers[i] = start(sockets[i])
-    _stop([server for server, _started in servers])
+                servers[i] = _start_dealt(host, port)
+    listening.close()  # new connections are refused while the servers finish theirs
+    _stop([server for server, _channel, _started in servers])
     return status
 
 
-def _listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
-    """``count`` sockets bound to the port with ``SO_REUSEPORT``, once it is known that no
-    one else listens there (a plain socket binds only to a port nobody holds, even one whose
-    holders share it with ``SO_REUSEPORT``)."""
+def _start_dealt(host: str, port: int) -> tuple[subprocess.Popen[bytes], socket.socket, float]:
+    """A server process, the socket on which it is dealt connections, and when it started."""
+    channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    serve = ["serve", "--host", host, "--port", str(port), "--workers", "1", "--no-worker"]
+    command = [sys.executable, "-m", "papercrane.cli", *serve, "--dealt-on", str(theirs.fileno())]
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        command, pass_fds=[theirs.fileno()], preexec_fn=_die_with_parent
+    )
+    theirs.close()
+    channel.setblocking(False)
+    return process, channel, time.monotonic()
+
+
+DEAL_WAIT_SECONDS = 0.2  # how often the processes are checked on when no one connects
+
+
+def _deal(listening: socket.socket, channels: list[socket.socket], turn: int) -> int:
+    """Deal the connections waiting on ``listening`` (after waiting a little for one), each
+    to the next of ``channels`` in turn that takes it; the turn to start from next time.
+    A process that cannot take one (it is starting again, or its queue is full) is passed
+    over; with none to take it, the connection is closed."""
+    ready, _, _ = select.select([listening], [], [], DEAL_WAIT_SECONDS)
+    while ready:
+        try:
+            connection, _address = listening.accept()
+        except BlockingIOError:
+            break
+        with connection:
+            for _ in channels:
+                channel, turn = channels[turn % len(channels)], turn + 1
+                try:
+                    socket.send_fds(channel, [b"c"], [connection.fileno()])
+                    break
+                except OSError:  # gone, or not reading: the next one
+                    continue
+    return turn % len(channels)
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
-    sockets = []
-    for _ in range(count):
-        sock = socket.socket(family)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
-        sock.listen(2048)  # uvicorn's default backlog
-        sock.set_inheritable(True)
-        sockets.append(sock)
-    return sockets
+    sock = socket.socket(family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)  # uvicorn's default backlog
+    sock.setblocking(False)
+    return sock
 
 
 def _stop(processes: list[subprocess.Popen[bytes]], seconds: float = 30) -> None:

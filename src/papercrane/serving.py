@@ -1,0 +1,73 @@
+"""A uvicorn server for the connections another process deals it (``papercrane serve
+--workers N``): the parent accepts each connection and passes it on over a Unix socket, and
+this process serves it as uvicorn serves the connections it accepts itself."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import uvicorn
+
+MAX_DEALT_AT_ONCE = 64  # descriptors read in one go (each message carries one)
+
+
+class DealtServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, dealt_on: socket.socket) -> None:
+        super().__init__(config)
+        self.dealt_on = dealt_on
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])  # no socket of its own to accept on
+        if self.should_exit:
+            return
+        self.dealt_on.setblocking(False)
+        asyncio.get_running_loop().add_reader(self.dealt_on.fileno(), self._take_dealt)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._stop_taking()
+        await super().shutdown(sockets)
+
+    def _take_dealt(self) -> None:
+        """Serve the connections dealt since last time; stop when the dealer is gone."""
+        for _ in range(MAX_DEALT_AT_ONCE):
+            try:
+                message, fds, _flags, _address = socket.recv_fds(self.dealt_on, 1, 1)
+            except BlockingIOError:
+                return
+            if not message and not fds:  # the parent closed its end: it is stopping
+                self._stop_taking()
+                self.should_exit = True
+                return
+            for fd in fds:
+                self._serve_dealt(socket.socket(fileno=fd))
+
+    def _serve_dealt(self, connection: socket.socket) -> None:
+        connection.setblocking(False)
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(loop.connect_accepted_socket(self._protocol, connection))
+        task.add_done_callback(_closed_if_failed(connection))
+
+    def _protocol(self) -> asyncio.Protocol:
+        """A connection's protocol, as uvicorn makes it for those it accepts."""
+        protocol: asyncio.Protocol = self.config.http_protocol_class(  # type: ignore[call-arg]
+            config=self.config, server_state=self.server_state, app_state=self.lifespan.state
+        )
+        return protocol
+
+    def _stop_taking(self) -> None:
+        if self.dealt_on.fileno() == -1:
+            return
+        try:
+            asyncio.get_running_loop().remove_reader(self.dealt_on.fileno())
+        finally:
+            self.dealt_on.close()
+
+
+def _closed_if_failed(connection: socket.socket) -> Any:
+    def check(task: asyncio.Task[Any]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            connection.close()
+
+    return check
