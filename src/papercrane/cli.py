@@ -57,7 +57,7 @@ def serve(argv: list[str]) -> int:
             [sys.executable, "-m", "papercrane.cli", "worker"], preexec_fn=_die_with_parent
         )
     try:
-        if args.workers > 1 and hasattr(socket, "send_fds"):
+        if args.workers > 1 and sys.platform == "linux":  # Unix sockets of packets
             return _serve_in_processes(args.host, args.port, args.workers)
         return _serve_here(args.host, args.port, args.workers, dealt_on=args.dealt_on)
     finally:
@@ -67,7 +67,7 @@ def serve(argv: list[str]) -> int:
 
 
 def _serve_here(host: str, port: int, workers: int, *, dealt_on: int | None = None) -> int:
-    """Run uvicorn in this process (``workers`` > 1 without ``socket.send_fds``: uvicorn's own
+    """Run uvicorn in this process (``workers`` > 1, elsewhere than on Linux: uvicorn's own
     processes, sharing one socket), or on the connections dealt on the Unix socket
     ``dealt_on`` (by ``_serve_in_processes``)."""
     _setup_django()
@@ -136,7 +136,11 @@ def _serve_in_processes(host: str, port: int, workers: int) -> int:
                 status = 1
             else:
                 servers[i] = _start_dealt(host, port)
-    listening.close()  # new connections are refused while the servers finish theirs
+    # New connections are refused while the servers finish theirs; closing their channels
+    # tells them to stop once they have taken what was dealt them.
+    listening.close()
+    for _server, channel, _started in servers:
+        channel.close()
     _stop([server for server, _channel, _started in servers])
     return status
 
@@ -155,28 +159,43 @@ def _start_dealt(host: str, port: int) -> tuple[subprocess.Popen[bytes], socket.
 
 
 DEAL_WAIT_SECONDS = 0.2  # how often the processes are checked on when no one connects
+MAX_DEALT_AT_ONCE = 64  # then the processes are checked on (and a stop is heeded)
+TAKE_WAIT_SECONDS = 5.0  # how long a connection waits for a process to take it
 
 
 def _deal(listening: socket.socket, channels: list[socket.socket], turn: int) -> int:
     """Deal the connections waiting on ``listening`` (after waiting a little for one), each
     to the next of ``channels`` in turn that takes it; the turn to start from next time.
     A process that cannot take one (it is starting again, or its queue is full) is passed
-    over; with none to take it, the connection is closed."""
+    over; when none can, the connection waits for one that can, a few seconds at most."""
     ready, _, _ = select.select([listening], [], [], DEAL_WAIT_SECONDS)
-    while ready:
+    for _ in range(MAX_DEALT_AT_ONCE if ready else 0):
         try:
             connection, _address = listening.accept()
         except BlockingIOError:
             break
+        except OSError as error:  # out of descriptors, or the client gave up: not fatal
+            print(f"papercrane serve: cannot accept a connection: {error}", file=sys.stderr)
+            time.sleep(DEAL_WAIT_SECONDS)
+            break
         with connection:
-            for _ in channels:
-                channel, turn = channels[turn % len(channels)], turn + 1
-                try:
-                    socket.send_fds(channel, [b"c"], [connection.fileno()])
-                    break
-                except OSError:  # gone, or not reading: the next one
-                    continue
+            turn = _hand_over(connection, channels, turn)
     return turn % len(channels)
+
+
+def _hand_over(connection: socket.socket, channels: list[socket.socket], turn: int) -> int:
+    deadline = time.monotonic() + TAKE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        for _ in channels:
+            channel, turn = channels[turn % len(channels)], turn + 1
+            try:
+                socket.send_fds(channel, [b"c"], [connection.fileno()])
+                return turn
+            except OSError:  # gone, or its queue is full: the next one
+                continue
+        select.select([], [c for c in channels if c.fileno() != -1], [], DEAL_WAIT_SECONDS)
+    print("papercrane serve: no server process took a connection", file=sys.stderr)
+    return turn
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:

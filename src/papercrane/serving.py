@@ -5,18 +5,20 @@ this process serves it as uvicorn serves the connections it accepts itself."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
-from typing import Any
 
 import uvicorn
 
 MAX_DEALT_AT_ONCE = 64  # descriptors read in one go (each message carries one)
+logger = logging.getLogger(__name__)
 
 
 class DealtServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, dealt_on: socket.socket) -> None:
         super().__init__(config)
         self.dealt_on = dealt_on
+        self.starting: set[asyncio.Task[object]] = set()  # connections being set up
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # no socket of its own to accept on
@@ -26,6 +28,8 @@ class DealtServer(uvicorn.Server):
         asyncio.get_running_loop().add_reader(self.dealt_on.fileno(), self._take_dealt)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.dealt_on.fileno() != -1:
+            self._take_dealt()  # what was dealt before the stop is served, not dropped
         self._stop_taking()
         await super().shutdown(sockets)
 
@@ -33,7 +37,9 @@ class DealtServer(uvicorn.Server):
         """Serve the connections dealt since last time; stop when the dealer is gone."""
         for _ in range(MAX_DEALT_AT_ONCE):
             try:
-                message, fds, _flags, _address = socket.recv_fds(self.dealt_on, 1, 1)
+                message, fds, _flags, _address = socket.recv_fds(
+                    self.dealt_on, 1, 1, socket.MSG_CMSG_CLOEXEC
+                )
             except BlockingIOError:
                 return
             if not message and not fds:  # the parent closed its end: it is stopping
@@ -47,7 +53,16 @@ class DealtServer(uvicorn.Server):
         connection.setblocking(False)
         loop = asyncio.get_running_loop()
         task = loop.create_task(loop.connect_accepted_socket(self._protocol, connection))
-        task.add_done_callback(_closed_if_failed(connection))
+        self.starting.add(task)
+
+        def started(task: asyncio.Task[object]) -> None:
+            self.starting.discard(task)
+            error = None if task.cancelled() else task.exception()
+            if task.cancelled() or error is not None:
+                logger.warning("a dealt connection could not be served", exc_info=error)
+                connection.close()
+
+        task.add_done_callback(started)
 
     def _protocol(self) -> asyncio.Protocol:
         """A connection's protocol, as uvicorn makes it for those it accepts."""
@@ -63,11 +78,3 @@ class DealtServer(uvicorn.Server):
             asyncio.get_running_loop().remove_reader(self.dealt_on.fileno())
         finally:
             self.dealt_on.close()
-
-
-def _closed_if_failed(connection: socket.socket) -> Any:
-    def check(task: asyncio.Task[Any]) -> None:
-        if task.cancelled() or task.exception() is not None:
-            connection.close()
-
-    return check
