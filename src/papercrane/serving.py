@@ -10,7 +10,7 @@ import socket
 
 import uvicorn
 
-MAX_DEALT_AT_ONCE = 64  # descriptors read in one go (each message carries one)
+MAX_TAKEN_AT_ONCE = 64  # connections taken from the dealer in one go (a message each)
 logger = logging.getLogger(__name__)
 
 
@@ -35,7 +35,7 @@ class DealtServer(uvicorn.Server):
 
     def _take_dealt(self) -> None:
         """Serve the connections dealt since last time; stop when the dealer is gone."""
-        for _ in range(MAX_DEALT_AT_ONCE):
+        for _ in range(MAX_TAKEN_AT_ONCE):
             try:
                 message, fds, _flags, _address = socket.recv_fds(
                     self.dealt_on, 1, 1, socket.MSG_CMSG_CLOEXEC
