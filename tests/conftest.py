@@ -33,8 +33,11 @@ def _test_environment(settings: Any, tmp_path: Any) -> Iterator[None]:
 
 
 def _clear_caches() -> None:
+    from papercrane.notes import discoverability
+
     for cache in caches.all():
         cache.clear()
+    discoverability.reset()  # note ids repeat across tests
 
 
 @pytest.fixture(autouse=True)

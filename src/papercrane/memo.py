@@ -23,8 +23,18 @@ class Memo(Generic[K, V]):
         self.size = size
         self._held: dict[K, tuple[float, V]] = {}  # key -> (when read, value)
 
-    def get_many(self, keys: Iterable[K], read: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
-        """The values of ``keys`` (those ``read`` finds), reading those not held or too old."""
+    def get_many(
+        self,
+        keys: Iterable[K],
+        read: Callable[[list[K]], dict[K, V]],
+        *,
+        upcoming: Iterable[K] = (),
+        read_ahead: int = 0,
+    ) -> dict[K, V]:
+        """The values of ``keys`` (those ``read`` finds), reading those not held or too old.
+        ``upcoming``: keys likely asked for next (the rest of a list being paged through);
+        when some of ``keys`` must be read, up to ``read_ahead`` of these that are not held
+        are read with them: one read for the next pages, not one for each."""
         now, seconds = time.monotonic(), self.seconds()
         found: dict[K, V] = {}
         missing = []
@@ -36,9 +46,18 @@ class Memo(Generic[K, V]):
                 missing.append(key)
         if not missing:
             return found
+        wanted = dict.fromkeys(missing)
+        for key in upcoming:
+            if len(wanted) >= len(missing) + read_ahead:
+                break
+            held = self._held.get(key)
+            if held is None or now - held[0] >= seconds:
+                wanted[key] = None
         if len(self._held) > self.size:
             self._held.clear()
-        for key, value in read(missing).items():
+        asked = set(missing)
+        for key, value in read(list(wanted)).items():
             self._held[key] = (now, value)
-            found[key] = value
+            if key in asked:
+                found[key] = value
         return found

@@ -472,3 +472,14 @@ def test_merging_puts_followed_notes_first_drops_hidden_and_moves_fewer_and_seen
                 groups[2 * (item.note_id in changes.seen) + fewer].append(item)
             expected = [item for group in groups for item in group]
             assert queries.merged(items, changes, personal=personal) == expected
+
+
+def test_a_member_going_private_leaves_the_explore_of_non_followers_at_once(
+    alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
+) -> None:
+    services.refresh_ranking(alice.pk)
+    client = as_member(alice)
+    hikes = {str(library["trail"].pk), str(library["boots"].pk)}
+    assert hikes <= set(ids(explore(client)))  # and now held as seen by everyone
+    Member.objects.filter(username="hiker").update(is_private=True)  # by any process
+    assert not hikes & set(ids(explore(client)))

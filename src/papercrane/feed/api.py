@@ -74,7 +74,7 @@ def explore_json(viewer: Member | None, *, cursor: str | None, limit: int) -> by
     """The body of ``GET /feeds/explore`` (``ExplorePage``), for this route and the lean one
     in ``asgi.py`` alike. Raises ``queries.InvalidCursor``."""
     page = services.explore_page(viewer, cursor=cursor, limit=limit)
-    cards = card_dicts(page.note_ids)
+    cards = card_dicts(page.note_ids, upcoming=page.upcoming, read_ahead=queries.READ_AHEAD)
     language = translation.get_language()
     items = [
         {**cards[note_id], **reasons.card_fields(page.reasons[note_id], language)}

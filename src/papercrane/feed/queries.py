@@ -67,8 +67,16 @@ from papercrane.feed.models import (
 from papercrane.ids import parse_id
 from papercrane.language import detection
 from papercrane.memo import Memo
+from papercrane.notes import discoverability
 from papercrane.notes import queries as note_queries
-from papercrane.notes.models import UNDISCOVERABLE_STATES, Note, NoteTopic, Topic, Visibility
+from papercrane.notes.models import (
+    UNDISCOVERABLE_STATES,
+    Note,
+    NoteTopic,
+    Topic,
+    Visibility,
+    VisibilityChange,
+)
 from papercrane.notes.text import normalize_topic
 from papercrane.search import semantic
 
@@ -97,6 +105,7 @@ RANKING_REFRESH_SECONDS = 600  # a stored ranking this old is served and recompu
 RANKING_MAX_SECONDS = 3600  # one older than this is not served: the visit ranks afresh
 NEW_FOLLOWED = 20  # notes of followed creators newer than the ranking, merged in first
 GENERIC_MEMO_SECONDS = 60
+READ_AHEAD = 100  # cards of the next pages read with those a page must read
 
 TRENDING = "trending"
 FRESH = "fresh"
@@ -161,7 +170,7 @@ class Item(NamedTuple):
 # as rows) and reads the few fields it sorts by by position; a page's own cards become
 # ``Item``s (``_item``).
 Card = Sequence[Any]
-NOTE_ID, AUTHOR_ID, TOPICS = 0, 1, 2  # ``Item``'s fields
+NOTE_ID, AUTHOR_ID, TOPICS, BECAUSE = 0, 1, 2, 4  # ``Item``'s fields
 
 # An ``Item`` from a stored row, as ``Item._make`` makes it but without a Python call.
 _item = functools.partial(tuple.__new__, Item)
@@ -839,6 +848,7 @@ class Changes:
     what happened since it was computed."""
 
     hidden_authors: set[int] = field(default_factory=set)  # blocked either way, muted, self
+    blocked: set[int] = field(default_factory=set)  # blocked either way
     not_interested: set[int] = field(default_factory=set)
     fewer_topics: set[int] = field(default_factory=set)
     fewer_authors: set[int] = field(default_factory=set)
@@ -849,13 +859,25 @@ class Changes:
 
 # One round trip for everything ``Changes`` holds, what was seen included (a visit's cost is
 # mostly its queries): rows of (kind, id, author, the list of a day seen); table names come
-# from the models, values are parameters.
+# from the models, values are parameters. It also reads what changed who may see which notes
+# since the process last asked (``discoverability``: a note's id, or its author's), and the
+# database's clock (in the author's column), so the page's visibility check needs no
+# statement of its own for the notes everyone may see.
 _FILTERS_SQL = """
 SELECT 'seen', 0, 0, note_ids{more} FROM {shownday} WHERE member_id = %s AND day >= %s
-UNION ALL SELECT 'hidden', blocked_id, 0, ''{more} FROM {block} WHERE blocker_id = %s
-UNION ALL SELECT 'hidden', blocker_id, 0, ''{more} FROM {block} WHERE blocked_id = %s
+UNION ALL SELECT 'blocked', blocked_id, 0, ''{more} FROM {block} WHERE blocker_id = %s
+UNION ALL SELECT 'blocked', blocker_id, 0, ''{more} FROM {block} WHERE blocked_id = %s
 UNION ALL SELECT 'hidden', muted_id, 0, ''{more} FROM {mute} WHERE muter_id = %s
-UNION ALL SELECT kind, target_id, 0, ''{more} FROM {feedback} WHERE member_id = %s"""
+UNION ALL SELECT kind, target_id, 0, ''{more} FROM {feedback} WHERE member_id = %s
+UNION ALL SELECT 'changed', note, author, ''{more} FROM (
+  SELECT COALESCE(note_id, 0) AS note, COALESCE(author_id, 0) AS author FROM {visibilitychange}
+  WHERE at_ms >= %s ORDER BY at_ms LIMIT {changes_read}) AS changed
+UNION ALL SELECT 'clock', 0, {now_ms}, ''{more}"""
+# The database's clock in ms, as the log's triggers stamp it.
+_NOW_MS = {
+    "sqlite": "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+    "postgresql": "(extract(epoch from clock_timestamp()) * 1000)::bigint",
+}
 # A visit to a stored ranking reads it in the same statement, first, as a row of its own with
 # two more columns; and what happened since it, compared with its columns in SQL.
 _RANKING_SQL = """
@@ -897,10 +919,12 @@ UNION ALL SELECT 'followed', newest, followee_id, ''{more} FROM (
 
 
 @functools.cache
-def _changes_sql(ranking: bool) -> str:
+def _changes_sql(ranking: bool, vendor: str) -> str:
     """``ranking``: with the stored ranking first, and what happened since it."""
-    models = (ShownDay, Block, Mute, Feedback, Like, Collect, Comment, Note, Follow, Ranking)
+    models = (ShownDay, Block, Mute, Feedback, Like, Collect, Comment, Note, Follow, Ranking,
+              VisibilityChange)  # fmt: skip
     tables = {model.__name__.lower(): model._meta.db_table for model in models}
+    tables |= {"now_ms": _NOW_MS[vendor], "changes_read": str(discoverability.CHANGES_READ)}
     if not ranking:
         return _FILTERS_SQL.format(more="", **tables)
     sql = _RANKING_SQL + _FILTERS_SQL + _SINCE_SQL
@@ -936,23 +960,30 @@ def stored_visit(member: Member) -> tuple[StoredRanking | None, Changes]:
 def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Changes]:
     pk = member.pk
     first_day = connection.ops.adapt_datefield_value(_first_seen_day())
-    sql = _changes_sql(ranking)
-    params: list[Any] = [pk, first_day, pk, pk, pk, pk]
+    sql = _changes_sql(ranking, connection.vendor)
+    params: list[Any] = [pk, first_day, pk, pk, pk, pk, discoverability.since_ms()]
     if ranking:  # its row first; what comes after the filters takes the member's id alone
         params = [pk, *params]
         params += [pk] * (sql.count("%s") - len(params))
     rows = compiled.fetch(sql, params)
     stored, changes = None, Changes(hidden_authors={pk})
     into = {
+        "blocked": changes.blocked,
         "hidden": changes.hidden_authors,
         Feedback.Kind.NOTE: changes.not_interested,
         Feedback.Kind.TOPIC: changes.fewer_topics,
         Feedback.Kind.AUTHOR: changes.fewer_authors,
     }
-    followed, seen_lists = {}, []
+    followed, seen_lists, clock = {}, [], 0
+    changed_notes, changed_authors = [], []
     for kind, target, author, text, *ranked in rows:
         if kind == "seen":
             seen_lists.append(text)
+        elif kind == "changed":
+            changed_notes.append(target)
+            changed_authors.append(author)
+        elif kind == "clock":
+            clock = author
         elif kind == "followed":
             followed[target] = author
         elif kind == "engaged":
@@ -961,6 +992,9 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
             stored = _stored_ranking(text, *ranked)
         else:
             into[kind].add(target)
+    full = len(changed_notes) >= discoverability.CHANGES_READ
+    discoverability.forget(changed_notes, changed_authors, clock, full=full)
+    changes.hidden_authors |= changes.blocked
     newest = sorted(followed, reverse=True)[:NEW_FOLLOWED]
     topics = topics_of(newest) if newest else {}
     changes.followed = [
@@ -1066,20 +1100,29 @@ def spaced(
     return (out + [card for _position, card in held])[:first]
 
 
-def visit_items(viewer: Member | None) -> tuple[Sequence[Card], StoredRanking | None, bool]:
-    """A new visit's cards, best first; the ranking computed for it (for the caller to
-    store), if it had to rank; whether the stored ranking it used is due for a refresh."""
+class Visit(NamedTuple):
+    cards: Sequence[Card]  # best first
+    ranked: StoredRanking | None  # computed for this visit (for the caller to store)
+    due: bool  # the stored ranking used is due for a refresh
+    # Who the member blocked or was blocked by, read with the log of visibility changes (so
+    # ``discoverability`` may check the page); None for a visitor, for whom nothing was read.
+    blocked: set[int] | None
+
+
+def visit_items(viewer: Member | None) -> Visit:
+    """A new visit's cards, and what came with them."""
     if viewer is None:
-        return generic_explore(""), None, False
+        return Visit(generic_explore(""), None, False, None)
     if not personalized(viewer):
-        general = generic_explore(viewer.language)
-        return merged(general, filters_now(viewer), personal=False), None, False
+        general, changes = generic_explore(viewer.language), filters_now(viewer)
+        return Visit(merged(general, changes, personal=False), None, False, changes.blocked)
     ranking, changes = stored_visit(viewer)
     # Engagement since the ranking: rank afresh, so Explore adapts at once.
     if ranking is not None and ranking.age() < RANKING_MAX_SECONDS and not changes.engaged:
-        return merged(ranking.items, changes, personal=True), None, ranking.due()
+        cards = merged(ranking.items, changes, personal=True)
+        return Visit(cards, None, ranking.due(), changes.blocked)
     fresh = rank_for_storage(viewer)
-    return fresh.items, fresh, False
+    return Visit(fresh.items, fresh, False, changes.blocked)
 
 
 # --- Pages and cursors -------------------------------------------------------------------------
@@ -1094,6 +1137,7 @@ class Page:
     next_cursor: str | None
     ranked: StoredRanking | None = None  # ranked afresh for this visit: to be stored
     due: bool = False  # the stored ranking used is due for its background refresh
+    upcoming: list[int] = field(default_factory=list)  # the notes of the next pages
 
 
 class InvalidCursor(ValueError):
@@ -1112,10 +1156,10 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     key = f"feed:visit-cards:{member_id}:{version}:{token}"
     visits = caches["visits"]
     stored = visits.get(key) if cursor else None
-    ranked, due = None, False
+    ranked, due, blocked = None, False, None
     cards: Sequence[Card]
     if stored is None:
-        cards, ranked, due = visit_items(viewer)
+        cards, ranked, due, blocked = visit_items(viewer)
         # Kept as JSON: pickling the cards took three times as long (the named tuples eight).
         stored = items_json(cards)
         if cursor:  # the visit expired: continue with a fresh list
@@ -1128,16 +1172,29 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     # spaces the same way, so the pages of a visit follow on from each other.
     window = list(map(_item, spaced(cards, first=offset + limit)[offset:]))
     ids = [item.note_id for item in window]
-    # The notes the reasons name are checked with the cards, in the same statement: a
-    # reason shows a title only while its note is still there for the viewer to see.
+    # The notes the reasons name are checked with the cards: a reason shows a title only
+    # while its note is still there for the viewer to see. A new visit read the log of
+    # visibility changes and the member's blocks: what everyone may see is known in the
+    # process (``discoverability``). The next pages of a visit ask the database.
     named = {item.because for item in window if item.because}.difference(ids)
-    visible = note_queries.discoverable_ids(viewer, [*ids, *named])
+    # The notes of the next pages (and those their reasons name): read with what the
+    # process must read for this one, so the next pages find them held.
+    after = cards[offset + limit : offset + limit + READ_AHEAD]
+    upcoming = [card[NOTE_ID] for card in after]
+    upcoming_named = [card[BECAUSE] for card in after if card[BECAUSE]]
+    if viewer is not None and blocked is not None:
+        ahead = [*upcoming, *upcoming_named]
+        visible = discoverability.among(
+            viewer, [*ids, *named], blocked, upcoming=ahead, read_ahead=len(ahead)
+        )
+    else:
+        visible = note_queries.discoverable_ids(viewer, [*ids, *named])
     page = [note_id for note_id in ids if note_id in visible]
     reasons = {item.note_id: _card_reason(item) for item in window if item.note_id in visible}
-    _fill_titles(reasons, visible)
+    _fill_titles(reasons, visible, upcoming_named)
     more = offset + limit < count
     next_cursor = signing.dumps([token, offset + limit], salt=_SALT) if more else None
-    return Page(page, reasons, next_cursor, ranked, due)
+    return Page(page, reasons, next_cursor, ranked, due, upcoming)
 
 
 def _card_reason(item: Item) -> Reason:
@@ -1151,13 +1208,15 @@ _note_titles: Memo[int, str] = Memo(lambda: settings.CARD_SECONDS, size=20_000)
 _topic_names: Memo[int, str] = Memo(lambda: settings.CARD_SECONDS, size=20_000)
 
 
-def _fill_titles(reasons: dict[int, Reason], visible: set[int]) -> None:
+def _fill_titles(reasons: dict[int, Reason], visible: set[int], upcoming: list[int]) -> None:
     """Reasons name the note or topic they refer to, as they are now (kept no longer than
     the cards: titles change). A note that is not ``visible`` (deleted, made private,
     taken down since) is not named: the reason then says what the member did, not to what."""
     note_ids = {r.note_id for r in reasons.values() if r.note_id in visible}
     topic_ids = {int(r.topic) for r in reasons.values() if r.topic}
-    titles = _note_titles.get_many(note_ids, _read_note_titles)
+    titles = _note_titles.get_many(
+        note_ids, _read_note_titles, upcoming=upcoming, read_ahead=READ_AHEAD
+    )
     names = _topic_names.get_many(topic_ids, _read_topic_names)
     for note_id, reason in list(reasons.items()):
         named = reason.note_id if reason.note_id in titles else None

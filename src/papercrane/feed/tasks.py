@@ -5,12 +5,14 @@ from __future__ import annotations
 from django_tasks import task
 
 from papercrane.feed import services
+from papercrane.notes import services as note_services
 
 
 @task()
 def refresh_snapshots() -> None:
     services.refresh_snapshots()
     services.expire_impressions()
+    note_services.forget_old_visibility_changes()
 
 
 @task()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -136,10 +137,13 @@ COVER_KEYS = tuple(CoverOut.model_fields)
 _cards: Memo[int, dict[str, Any]] = Memo(lambda: settings.CARD_SECONDS, size=20_000)
 
 
-def card_dicts(note_ids: list[int]) -> dict[int, dict[str, Any]]:
+def card_dicts(
+    note_ids: list[int], *, upcoming: Sequence[int] = (), read_ahead: int = 0
+) -> dict[int, dict[str, Any]]:
     """Cards as ``CardOut`` gives them, by note id (whether a card shows at all is the
-    page's to decide, every time). Callers must not change them."""
-    return _cards.get_many(note_ids, _read_cards)
+    page's to decide, every time). Callers must not change them. ``upcoming``: the notes
+    of the next pages, up to ``read_ahead`` of them read with any card that must be."""
+    return _cards.get_many(note_ids, _read_cards, upcoming=upcoming, read_ahead=read_ahead)
 
 
 def _read_cards(note_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -105,3 +105,19 @@ class Mention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.note_id}@{self.member_id}"
+
+
+class VisibilityChange(models.Model):
+    """A note, or a member's notes, whose audience may have changed: written by database
+    triggers (migration ``0005``) whenever a note's status, visibility, moderation or author
+    changes or it is deleted, and whenever a member turns private or public, is suspended or
+    reinstated, deactivated or deleted, however the row was changed. Explore keeps which
+    notes everyone may see in each process (``discoverability``) and reads these to forget
+    what changed; they are kept an hour."""
+
+    note_id = models.BigIntegerField(null=True)
+    author_id = models.BigIntegerField(null=True)
+    at_ms = models.BigIntegerField(db_index=True)  # the database's clock, ms since 1970
+
+    def __str__(self) -> str:
+        return f"note {self.note_id}" if self.note_id else f"author {self.author_id}"

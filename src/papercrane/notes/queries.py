@@ -53,6 +53,11 @@ def discoverable_ids(viewer: Member | None, note_ids: list[int]) -> set[int]:
     """The published notes among ``note_ids`` that ``viewer`` may see and that moderation
     leaves in search and Explore (a ``limited`` note stays visible at its link only).
     Compiled once (``compiled``): pages of search and Explore check every note."""
+    return set(discoverable_authors(viewer, note_ids))
+
+
+def discoverable_authors(viewer: Member | None, note_ids: list[int]) -> dict[int, int]:
+    """``discoverable_ids``, each with its author's id."""
     viewer = signed_in(viewer)
 
     def build(ids: list[int], viewer_id: int | None) -> QuerySet[Any]:
@@ -62,11 +67,11 @@ def discoverable_ids(viewer: Member | None, note_ids: list[int]) -> set[int]:
         # reads). The list is one parameter, so both databases plan lookups by key even
         # in a plan made once for any list.
         visible = visible_notes(who).filter(pk__in=ids, status=Note.Status.PUBLISHED)
-        return visible.exclude(moderation_state__in=UNDISCOVERABLE_STATES).values_list("pk")
+        discoverable = visible.exclude(moderation_state__in=UNDISCOVERABLE_STATES)
+        return discoverable.values_list("pk", "author_id")
 
     subject = viewer.pk if viewer else None
-    found = compiled.rows("discoverable notes", note_ids, build, subject=subject)
-    return {row[0] for row in found}
+    return dict(compiled.rows("discoverable notes", note_ids, build, subject=subject))
 
 
 def with_details(notes: QuerySet[Note]) -> QuerySet[Note]:

@@ -24,7 +24,7 @@ from papercrane.media.models import Media
 from papercrane.moderation import classifiers
 from papercrane.moderation import services as moderation_services
 from papercrane.notes import text
-from papercrane.notes.models import Mention, Note, NoteTopic, Topic, Visibility
+from papercrane.notes.models import Mention, Note, NoteTopic, Topic, Visibility, VisibilityChange
 from papercrane.search import analysis as search_analysis
 from papercrane.search import services as search_services
 
@@ -303,3 +303,13 @@ def delete_note(*, note: Note) -> None:
         comments = list(note.comments.values_list("body", flat=True))
         language_services.forget([note.title, note.body, *comments])
         note.delete()
+
+
+VISIBILITY_CHANGES_KEPT_SECONDS = 3600  # readers look back seconds (``discoverability``)
+
+
+def forget_old_visibility_changes() -> int:
+    """Delete the log of visibility changes past its hour; returns how many rows went."""
+    oldest_ms = (timezone.now().timestamp() - VISIBILITY_CHANGES_KEPT_SECONDS) * 1000
+    deleted, _ = VisibilityChange.objects.filter(at_ms__lt=oldest_ms).delete()
+    return deleted

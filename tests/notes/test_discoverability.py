@@ -1,0 +1,107 @@
+"""Who may see a note: the database logs every change to it, however it was made, and the
+notes everyone may see are kept in each process only until such a change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from papercrane.accounts import services as accounts
+from papercrane.accounts.models import Member
+from papercrane.notes import discoverability
+from papercrane.notes import services as notes
+from papercrane.notes.models import Note, Visibility, VisibilityChange
+
+pytestmark = pytest.mark.django_db
+
+
+def logged() -> set[tuple[str, int]]:
+    rows = VisibilityChange.objects.values_list("note_id", "author_id")
+    return {("note", note) if note else ("author", author) for note, author in rows}
+
+
+def publish(author: Member, title: str) -> Note:
+    return notes.create_note(author=author, fields=notes.NoteFields(title=title))
+
+
+def test_every_change_to_who_may_see_a_note_is_logged_and_nothing_else(
+    alice: Member, bob: Member
+) -> None:
+    kept, hidden, private, taken, gone = (publish(alice, f"Note {n}") for n in range(5))
+    VisibilityChange.objects.all().delete()
+    Note.objects.filter(pk=kept.pk).update(title="A new title", like_count=3)
+    Member.objects.filter(pk=bob.pk).update(display_name="Bob", last_login=timezone.now())
+    assert logged() == set()
+    Note.objects.filter(pk=hidden.pk).update(moderation_state="held")  # as a bulk update
+    private.visibility = Visibility.PRIVATE
+    private.save()  # and as a save of every column
+    Note.objects.filter(pk=taken.pk).update(status=Note.Status.DRAFT)
+    gone_id = gone.pk
+    gone.delete()
+    Member.objects.filter(pk=alice.pk).update(is_private=True)
+    Member.objects.filter(pk=bob.pk).update(suspended_until=timezone.now() + timedelta(days=1))
+    assert logged() == {
+        *(("note", note.pk) for note in (hidden, private, taken)),
+        ("note", gone_id),
+        ("author", alice.pk),
+        ("author", bob.pk),
+    }
+    stamps = VisibilityChange.objects.values_list("at_ms", flat=True)
+    now_ms = timezone.now().timestamp() * 1000
+    assert all(abs(stamp - now_ms) < 60_000 for stamp in stamps)  # the database's clock, in ms
+
+
+def test_what_everyone_may_see_is_kept_until_the_log_says_it_changed(
+    alice: Member, bob: Member, make_member: Callable[..., Member]
+) -> None:
+    carol = make_member("carol")
+    accounts.follow(member=carol, target=bob)
+    first, second = publish(bob, "First"), publish(bob, "Second")
+    discoverability.forget([], [], clock_ms=0, full=False)  # as a visit's read of the log
+    assert discoverability.among(alice, [first.pk, second.pk], set()) == {first.pk, second.pk}
+    Member.objects.filter(pk=bob.pk).update(is_private=True)
+    # Not read yet: what the process holds still stands...
+    assert discoverability.among(alice, [first.pk], set()) == {first.pk}
+    # ...and a block read with the visit hides it all the same.
+    assert discoverability.among(alice, [first.pk], {bob.pk}) == set()
+    changes = VisibilityChange.objects.values_list("note_id", "author_id")
+    discoverability.forget(
+        [note or 0 for note, _ in changes], [author or 0 for _, author in changes],
+        clock_ms=0, full=False,
+    )  # fmt: skip
+    assert discoverability.among(alice, [first.pk, second.pk], set()) == set()
+    # A private account's notes are for its followers: asked of the database each time.
+    assert discoverability.among(carol, [first.pk, second.pk], set()) == {first.pk, second.pk}
+
+
+def test_a_full_read_of_the_log_forgets_everything(alice: Member, bob: Member) -> None:
+    note = publish(bob, "Held")
+    discoverability.forget([], [], clock_ms=0, full=False)
+    assert discoverability.among(alice, [note.pk], set()) == {note.pk}
+    Note.objects.filter(pk=note.pk).update(moderation_state="removed")
+    discoverability.forget([], [], clock_ms=0, full=True)  # more changes than one read takes
+    assert discoverability.among(alice, [note.pk], set()) == set()
+
+
+def test_notes_read_ahead_are_held_for_the_next_pages(
+    alice: Member, bob: Member, django_assert_num_queries: Any
+) -> None:
+    page, upcoming = publish(bob, "Now"), [publish(bob, f"Later {n}").pk for n in range(3)]
+    discoverability.forget([], [], clock_ms=0, full=False)
+    with django_assert_num_queries(1):
+        discoverability.among(alice, [page.pk], set(), upcoming=upcoming, read_ahead=3)
+    with django_assert_num_queries(0):
+        assert discoverability.among(alice, upcoming, set()) == set(upcoming)
+
+
+def test_the_log_is_kept_an_hour(alice: Member) -> None:
+    note = publish(alice, "Soon private")
+    Note.objects.filter(pk=note.pk).update(visibility=Visibility.FOLLOWERS)
+    hour_ago_ms = (timezone.now().timestamp() - 3601) * 1000
+    VisibilityChange.objects.create(note_id=note.pk, at_ms=hour_ago_ms)
+    assert notes.forget_old_visibility_changes() == 1
+    assert logged() == {("note", note.pk)}
