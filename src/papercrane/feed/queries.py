@@ -860,9 +860,10 @@ class Changes:
 # One round trip for everything ``Changes`` holds, what was seen included (a visit's cost is
 # mostly its queries): rows of (kind, id, author, the list of a day seen); table names come
 # from the models, values are parameters. It also reads what changed who may see which notes
-# since the process last asked (``discoverability``: a note's id, or its author's), and the
-# database's clock (in the author's column), so the page's visibility check needs no
-# statement of its own for the notes everyone may see.
+# since the process last asked (``discoverability``: a note's id, or its author's, or
+# neither for everything), and where the log stands for the next read (in the author's
+# column), so the page's visibility check needs no statement of its own for the notes
+# everyone may see.
 _FILTERS_SQL = """
 SELECT 'seen', 0, 0, note_ids{more} FROM {shownday} WHERE member_id = %s AND day >= %s
 UNION ALL SELECT 'blocked', blocked_id, 0, ''{more} FROM {block} WHERE blocker_id = %s
@@ -871,12 +872,14 @@ UNION ALL SELECT 'hidden', muted_id, 0, ''{more} FROM {mute} WHERE muter_id = %s
 UNION ALL SELECT kind, target_id, 0, ''{more} FROM {feedback} WHERE member_id = %s
 UNION ALL SELECT 'changed', note, author, ''{more} FROM (
   SELECT COALESCE(note_id, 0) AS note, COALESCE(author_id, 0) AS author FROM {visibilitychange}
-  WHERE at_ms >= %s ORDER BY at_ms LIMIT {changes_read}) AS changed
-UNION ALL SELECT 'clock', 0, {now_ms}, ''{more}"""
-# The database's clock in ms, as the log's triggers stamp it.
-_NOW_MS = {
-    "sqlite": "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
-    "postgresql": "(extract(epoch from clock_timestamp()) * 1000)::bigint",
+  WHERE seq >= %s ORDER BY seq LIMIT {changes_read}) AS changed
+UNION ALL SELECT 'log', 0, {log_position}, ''{more}"""
+# Where a reader of the log goes on from next time (``VisibilityChange.seq``): on PostgreSQL
+# the oldest transaction still running (the changes of those that finished before it are
+# all in this read), on SQLite one more than the last row.
+_LOG_POSITION = {
+    "sqlite": "(SELECT COALESCE(MAX(seq), 0) + 1 FROM {visibilitychange})",
+    "postgresql": "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
 }
 # A visit to a stored ranking reads it in the same statement, first, as a row of its own with
 # two more columns; and what happened since it, compared with its columns in SQL.
@@ -924,7 +927,8 @@ def _changes_sql(ranking: bool, vendor: str) -> str:
     models = (ShownDay, Block, Mute, Feedback, Like, Collect, Comment, Note, Follow, Ranking,
               VisibilityChange)  # fmt: skip
     tables = {model.__name__.lower(): model._meta.db_table for model in models}
-    tables |= {"now_ms": _NOW_MS[vendor], "changes_read": str(discoverability.CHANGES_READ)}
+    tables["log_position"] = _LOG_POSITION[vendor].format(**tables)
+    tables["changes_read"] = str(discoverability.CHANGES_READ)
     if not ranking:
         return _FILTERS_SQL.format(more="", **tables)
     sql = _RANKING_SQL + _FILTERS_SQL + _SINCE_SQL
@@ -961,7 +965,8 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
     pk = member.pk
     first_day = connection.ops.adapt_datefield_value(_first_seen_day())
     sql = _changes_sql(ranking, connection.vendor)
-    params: list[Any] = [pk, first_day, pk, pk, pk, pk, discoverability.since_ms()]
+    log_from = discoverability.log_position()
+    params: list[Any] = [pk, first_day, pk, pk, pk, pk, log_from]
     if ranking:  # its row first; what comes after the filters takes the member's id alone
         params = [pk, *params]
         params += [pk] * (sql.count("%s") - len(params))
@@ -974,16 +979,18 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
         Feedback.Kind.TOPIC: changes.fewer_topics,
         Feedback.Kind.AUTHOR: changes.fewer_authors,
     }
-    followed, seen_lists, clock = {}, [], 0
-    changed_notes, changed_authors = [], []
+    followed, seen_lists, log_next = {}, [], log_from
+    changed_notes, changed_authors, changes_read, everything_changed = set(), set(), 0, False
     for kind, target, author, text, *ranked in rows:
         if kind == "seen":
             seen_lists.append(text)
-        elif kind == "changed":
-            changed_notes.append(target)
-            changed_authors.append(author)
-        elif kind == "clock":
-            clock = author
+        elif kind == "changed":  # a note, a member's notes, or neither: everything
+            changed_notes.add(target)
+            changed_authors.add(author)
+            changes_read += 1
+            everything_changed = everything_changed or target == author == 0
+        elif kind == "log":
+            log_next = author  # the log's position, in the author's column
         elif kind == "followed":
             followed[target] = author
         elif kind == "engaged":
@@ -992,8 +999,9 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
             stored = _stored_ranking(text, *ranked)
         else:
             into[kind].add(target)
-    full = len(changed_notes) >= discoverability.CHANGES_READ
-    discoverability.forget(changed_notes, changed_authors, clock, full=full)
+    full = everything_changed or changes_read >= discoverability.CHANGES_READ
+    notes, authors = changed_notes - {0}, changed_authors - {0}
+    discoverability.forget(notes, authors, read_from=log_from, next_from=log_next, full=full)
     changes.hidden_authors |= changes.blocked
     newest = sorted(followed, reverse=True)[:NEW_FOLLOWED]
     topics = topics_of(newest) if newest else {}
@@ -1177,8 +1185,10 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     # visibility changes and the member's blocks: what everyone may see is known in the
     # process (``discoverability``). The next pages of a visit ask the database.
     named = {item.because for item in window if item.because}.difference(ids)
-    # The notes of the next pages (and those their reasons name): read with what the
-    # process must read for this one, so the next pages find them held.
+    # The notes after this page (and those their reasons name), in the list's order (the
+    # spacing of the next pages may differ a little): read with whatever the process must
+    # read for this page, so that the next pages find their cards and titles held, and the
+    # member's next visit, which starts about where this page ends, their visibility.
     after = cards[offset + limit : offset + limit + READ_AHEAD]
     upcoming = [card[NOTE_ID] for card in after]
     upcoming_named = [card[BECAUSE] for card in after if card[BECAUSE]]

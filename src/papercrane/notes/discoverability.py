@@ -1,19 +1,21 @@
-"""Which notes everyone may discover, kept in each process between pages of Explore.
+"""Which notes everyone may discover, kept in each process between visits to Explore.
 
 Every card of every page is checked against the visibility rules (``queries.discoverable_ids``).
 Asked of the database for each page, that check was a statement of its own, and on
 PostgreSQL each statement costs about as much as the rest of the page. Most cards are public
 notes of public members, whom everyone may see. So each process keeps which notes everyone
-may discover, with their authors (a block still hides them from the member blocked), and
-asks the rules again, for the viewer, only about the notes it does not hold and those only
-some may see (followers-only notes, private accounts, moderated or deleted notes).
+may discover, with their authors (a block still hides them from the member blocked). The
+first page of a visit reads from the database only the notes the process does not hold
+(everyone's rules), and then, for the viewer's own rules, those that are not for everyone
+(followers-only notes, private accounts, moderated or deleted notes).
 
 What it holds is forgotten as soon as its note or author changes, whichever process or
 statement changed it: the database logs every change that can change who sees a note
-(``models.VisibilityChange``, written by triggers), and Explore's visit reads the log since
-its last read in its own statement (``since_ms`` and ``forget``) before checking its page.
-A change is read again for ``SLACK_MS`` after its stamp, as the transaction that made it may
-commit after a read that started later; and nothing is held longer than ``HELD_SECONDS``.
+(``models.VisibilityChange``, written by triggers), and the visit reads the log from where
+the process last read it, in its own statement (``log_position`` and ``forget``), before
+checking its page. Where it goes on from is exact whatever order transactions commit in
+(see ``VisibilityChange.seq``). A server restored from a dump without its triggers' rows
+must be restarted; nothing is held longer than ``HELD_SECONDS`` anyway.
 """
 
 from __future__ import annotations
@@ -27,54 +29,62 @@ from papercrane.notes import queries
 
 HELD_SECONDS = 600.0
 SIZE = 200_000  # notes held; past this the process starts afresh
-SLACK_MS = 5_000
 CHANGES_READ = 1_000  # changes read at once; a full read forgets everything
-NOT_YET = 2**62  # no log read yet: ask for nothing, learn the database's clock
+NOT_YET = 2**62  # no log read yet: ask for nothing, learn where the log stands
 
 _lock = threading.Lock()
 _held: dict[int, tuple[float, int | None]] = {}  # note -> (when read, author if for everyone)
 _by_author: dict[int, set[int]] = {}
-_since_ms = NOT_YET
+_position = NOT_YET
 _forgotten = 0  # counts the forgetting, so a read that raced one is not kept
 
 
-def since_ms() -> int:
-    """Where the next read of the log starts (the database's clock, in ms)."""
-    return _since_ms
+def log_position() -> int:
+    """Where the next read of the log starts (``VisibilityChange.seq``)."""
+    return _position
 
 
-def forget(notes: Iterable[int], authors: Iterable[int], clock_ms: int, *, full: bool) -> None:
-    """Apply a read of the log: forget the notes that changed and those of the members who
-    did; ``full``: the read stopped at ``CHANGES_READ``, so forget everything. ``clock_ms``
-    is the database's clock at the read."""
-    global _since_ms, _forgotten
+def forget(
+    notes: Iterable[int], authors: Iterable[int], *, read_from: int, next_from: int, full: bool
+) -> None:
+    """Apply a read of the log that started at ``read_from``: forget the notes that changed
+    and those of the members who did; everything if the read was ``full`` (it stopped at
+    ``CHANGES_READ``, or a table was emptied) or was the process's first (what it holds may
+    have been read meanwhile by another thread, before changes this read does not see).
+    ``next_from``: where the log stood for this read."""
+    global _position, _forgotten
     notes, authors = set(notes), set(authors)
     with _lock:
-        if full:
+        if full or read_from == NOT_YET:
             _held.clear()
             _by_author.clear()
         for author_id in authors:
             notes |= _by_author.pop(author_id, set())
         for note_id in notes:
             _drop(note_id)
-        if full or notes:
-            _forgotten += 1
-        _since_ms = clock_ms - SLACK_MS
+        _forgotten += 1
+        _position = next_from
 
 
 def _drop(note_id: int) -> None:
     held = _held.pop(note_id, None)
-    if held is not None and held[1] is not None:
-        _by_author.get(held[1], set()).discard(note_id)
+    if held is None or held[1] is None:
+        return
+    notes = _by_author.get(held[1])
+    if notes is not None:
+        notes.discard(note_id)
+        if not notes:
+            del _by_author[held[1]]
 
 
 def reset() -> None:
     """Forget everything and read the log afresh (a new database, as in tests)."""
-    global _since_ms
+    global _position, _forgotten
     with _lock:
         _held.clear()
         _by_author.clear()
-        _since_ms = NOT_YET
+        _position = NOT_YET
+        _forgotten += 1
 
 
 def among(
@@ -87,9 +97,10 @@ def among(
 ) -> set[int]:
     """``queries.discoverable_ids(viewer, note_ids)`` as of the last read of the log, for a
     viewer whose ``blocked`` authors (either way) were read with it. ``upcoming``: notes
-    likely asked about next (the rest of a visit); when some of ``note_ids`` must be read,
-    up to ``read_ahead`` of those not held are read with them, so that a new process soon
-    holds what its pages show rather than reading a few notes for each."""
+    likely asked about next (those after this page, which the member's next visit starts
+    from); when some of ``note_ids`` must be read, up to ``read_ahead`` of those not held
+    are read with them, so that a new process soon holds what its pages show rather than
+    reading a few notes for each visit."""
     now = time.monotonic()
     found: dict[int, int | None] = {}
     missing = []
@@ -104,7 +115,8 @@ def among(
         for note_id in upcoming:
             if len(wanted) >= len(missing) + read_ahead:
                 break
-            if note_id not in _held:
+            held = _held.get(note_id)
+            if held is None or now - held[0] >= HELD_SECONDS:
                 wanted[note_id] = None
         read = _read(list(wanted), now)
         found.update({note_id: read[note_id] for note_id in missing})

@@ -111,12 +111,18 @@ class VisibilityChange(models.Model):
     """A note, or a member's notes, whose audience may have changed: written by database
     triggers (migration ``0005``) whenever a note's status, visibility, moderation or author
     changes or it is deleted, and whenever a member turns private or public, is suspended or
-    reinstated, deactivated or deleted, however the row was changed. Explore keeps which
-    notes everyone may see in each process (``discoverability``) and reads these to forget
-    what changed; they are kept an hour."""
+    reinstated, deactivated or deleted, by whatever statement. A row with neither id says
+    that everything may have changed (a table was emptied). Explore keeps which notes
+    everyone may see in each process (``discoverability``) and reads these to forget what
+    changed; they are kept an hour."""
 
     note_id = models.BigIntegerField(null=True)
     author_id = models.BigIntegerField(null=True)
+    # Where the row stands in the log, so a reader misses no change whatever order the
+    # transactions commit in: on PostgreSQL the writing transaction's id (a reader goes on
+    # from the oldest transaction still running when it last read), on SQLite, whose writers
+    # take turns, one more than the last row.
+    seq = models.BigIntegerField(db_index=True)
     at_ms = models.BigIntegerField(db_index=True)  # the database's clock, ms since 1970
 
     def __str__(self) -> str:

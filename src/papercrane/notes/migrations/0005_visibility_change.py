@@ -6,7 +6,9 @@ fix) is seen. Explore's per-process record of what everyone may see reads it
 from django.db import migrations, models
 
 SQLITE_NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+SQLITE_NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM notes_visibilitychange)"
 POSTGRES_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+POSTGRES_SEQ = "pg_current_xact_id()::text::bigint"
 NOTE_CHANGED = (
     "OLD.status IS DISTINCT FROM NEW.status OR OLD.visibility IS DISTINCT FROM NEW.visibility "
     "OR OLD.moderation_state IS DISTINCT FROM NEW.moderation_state "
@@ -16,63 +18,77 @@ MEMBER_CHANGED = (
     "OLD.is_private IS DISTINCT FROM NEW.is_private OR OLD.is_active IS DISTINCT FROM "
     "NEW.is_active OR OLD.suspended_until IS DISTINCT FROM NEW.suspended_until"
 )
+TRIGGERS = ("note_update", "note_delete", "member_update", "member_delete")
 
 
 def _sqlite_trigger(name: str, event: str, table: str, column: str, when: str = "") -> str:
     return (
-        f"CREATE TRIGGER {name} AFTER {event} ON {table} {when} BEGIN "  # noqa: S608 - constants
-        f"INSERT INTO notes_visibilitychange ({column}, at_ms) VALUES (OLD.id, {SQLITE_NOW_MS}); "
-        "END"
+        f"CREATE TRIGGER notes_visibility_{name} AFTER {event} ON {table} {when} BEGIN "  # noqa: S608 - constants
+        f"INSERT INTO notes_visibilitychange ({column}, seq, at_ms) "
+        f"VALUES (OLD.id, {SQLITE_NEXT_SEQ}, {SQLITE_NOW_MS}); END"
     )
 
 
+# SQLite runs DELETE without WHERE row by row when a table has triggers: no TRUNCATE to catch.
 SQLITE = [
     _sqlite_trigger(
-        "notes_visibility_note_update",
-        "UPDATE OF status, visibility, moderation_state, author_id",
+        "note_update",
+        "UPDATE",
         "notes_note",
         "note_id",
         f"WHEN {NOTE_CHANGED.replace('IS DISTINCT FROM', 'IS NOT')}",
     ),
-    _sqlite_trigger("notes_visibility_note_delete", "DELETE", "notes_note", "note_id"),
+    _sqlite_trigger("note_delete", "DELETE", "notes_note", "note_id"),
     _sqlite_trigger(
-        "notes_visibility_member_update",
-        "UPDATE OF is_private, is_active, suspended_until",
+        "member_update",
+        "UPDATE",
         "accounts_member",
         "author_id",
         f"WHEN {MEMBER_CHANGED.replace('IS DISTINCT FROM', 'IS NOT')}",
     ),
-    _sqlite_trigger("notes_visibility_member_delete", "DELETE", "accounts_member", "author_id"),
+    _sqlite_trigger("member_delete", "DELETE", "accounts_member", "author_id"),
 ]
-SQLITE_DROP = [
-    f"DROP TRIGGER IF EXISTS notes_visibility_{name}"
-    for name in ("note_update", "note_delete", "member_update", "member_delete")
-]
+SQLITE_DROP = [f"DROP TRIGGER IF EXISTS notes_visibility_{name}" for name in TRIGGERS]
+
+
+def _postgres_trigger(name: str, event: str, table: str, argument: str, when: str = "") -> str:
+    return (
+        f"CREATE TRIGGER notes_visibility_{name} AFTER {event} ON {table} "
+        f"FOR EACH {'STATEMENT' if event == 'TRUNCATE' else 'ROW'} {when} "
+        f"EXECUTE FUNCTION notes_visibility_changed('{argument}')"
+    )
+
+
 POSTGRES = [
-    # TG_ARGV[0]: the column that names what changed. OLD is the row before an update or
-    # delete; its id is the same after an update.
+    # TG_ARGV[0] says what changed: a note, a member's notes, or (a table emptied) everything.
+    # OLD is the row before an update or delete; its id is the same after an update.
     "CREATE FUNCTION notes_visibility_changed() RETURNS trigger AS $$ BEGIN "  # noqa: S608 - constants
-    "IF TG_ARGV[0] = 'note' THEN "
-    f"INSERT INTO notes_visibilitychange (note_id, at_ms) VALUES (OLD.id, {POSTGRES_NOW_MS}); "
-    "ELSE "
-    f"INSERT INTO notes_visibilitychange (author_id, at_ms) VALUES (OLD.id, {POSTGRES_NOW_MS}); "
+    "IF TG_ARGV[0] = 'everything' THEN "
+    f"INSERT INTO notes_visibilitychange (seq, at_ms) VALUES ({POSTGRES_SEQ}, {POSTGRES_NOW_MS}); "
+    "ELSIF TG_ARGV[0] = 'note' THEN "
+    "INSERT INTO notes_visibilitychange (note_id, seq, at_ms) "
+    f"VALUES (OLD.id, {POSTGRES_SEQ}, {POSTGRES_NOW_MS}); "
+    "ELSE INSERT INTO notes_visibilitychange (author_id, seq, at_ms) "
+    f"VALUES (OLD.id, {POSTGRES_SEQ}, {POSTGRES_NOW_MS}); "
     "END IF; RETURN NULL; END $$ LANGUAGE plpgsql",
-    "CREATE TRIGGER notes_visibility_note_update AFTER UPDATE OF status, visibility, "
-    f"moderation_state, author_id ON notes_note FOR EACH ROW WHEN ({NOTE_CHANGED}) "
-    "EXECUTE FUNCTION notes_visibility_changed('note')",
-    "CREATE TRIGGER notes_visibility_note_delete AFTER DELETE ON notes_note FOR EACH ROW "
-    "EXECUTE FUNCTION notes_visibility_changed('note')",
-    "CREATE TRIGGER notes_visibility_member_update AFTER UPDATE OF is_private, is_active, "
-    f"suspended_until ON accounts_member FOR EACH ROW WHEN ({MEMBER_CHANGED}) "
-    "EXECUTE FUNCTION notes_visibility_changed('author')",
-    "CREATE TRIGGER notes_visibility_member_delete AFTER DELETE ON accounts_member "
-    "FOR EACH ROW EXECUTE FUNCTION notes_visibility_changed('author')",
+    _postgres_trigger("note_update", "UPDATE", "notes_note", "note", f"WHEN ({NOTE_CHANGED})"),
+    _postgres_trigger("note_delete", "DELETE", "notes_note", "note"),
+    _postgres_trigger(
+        "member_update", "UPDATE", "accounts_member", "author", f"WHEN ({MEMBER_CHANGED})"
+    ),
+    _postgres_trigger("member_delete", "DELETE", "accounts_member", "author"),
+    _postgres_trigger("note_truncate", "TRUNCATE", "notes_note", "everything"),
+    _postgres_trigger("member_truncate", "TRUNCATE", "accounts_member", "everything"),
 ]
 POSTGRES_DROP = [
-    "DROP TRIGGER IF EXISTS notes_visibility_note_update ON notes_note",
-    "DROP TRIGGER IF EXISTS notes_visibility_note_delete ON notes_note",
-    "DROP TRIGGER IF EXISTS notes_visibility_member_update ON accounts_member",
-    "DROP TRIGGER IF EXISTS notes_visibility_member_delete ON accounts_member",
+    *(
+        f"DROP TRIGGER IF EXISTS notes_visibility_{name} ON notes_note"
+        for name in ("note_update", "note_delete", "note_truncate")
+    ),
+    *(
+        f"DROP TRIGGER IF EXISTS notes_visibility_{name} ON accounts_member"
+        for name in ("member_update", "member_delete", "member_truncate")
+    ),
     "DROP FUNCTION IF EXISTS notes_visibility_changed()",
 ]
 
@@ -103,6 +119,7 @@ class Migration(migrations.Migration):
                 ),
                 ("note_id", models.BigIntegerField(null=True)),
                 ("author_id", models.BigIntegerField(null=True)),
+                ("seq", models.BigIntegerField(db_index=True)),
                 ("at_ms", models.BigIntegerField(db_index=True)),
             ],
         ),
