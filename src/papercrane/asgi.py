@@ -177,11 +177,24 @@ def _explore_body(request: HttpRequest) -> bytes | None:
         return None
     if not (limit.isdigit() and 1 <= int(limit) <= 100):
         return None
+    cursor = request.GET.get("cursor") or None
+    if cursor is None:
+        # A first page: its query reads the log of changes, which says whether the token
+        # as the process held it still stands; then it costs no query of its own.
+        held = bearer.held(request)
+        if held is None:
+            return None
+        member, confirm = held.token.member, held.still_valid
+        body = explore_json(member, cursor=None, limit=int(limit), confirm=confirm)
+        if body is not None:
+            return body
+    # The next page of a visit reads no log: its token is read now, as it is when the member
+    # behind a held token changed meanwhile (the page is then read again, as of now).
     viewer = bearer(request)
     if viewer is None:
         return None
     try:
-        return explore_json(viewer, cursor=request.GET.get("cursor") or None, limit=int(limit))
+        return explore_json(viewer, cursor=cursor, limit=int(limit))
     except InvalidCursor:
         return None
 

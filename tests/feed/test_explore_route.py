@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from papercrane.accounts.models import Member
+from papercrane.accounts.models import ApiToken, Member
 from papercrane.accounts.services import issue_token, revoke_token
 from papercrane.engagement import services as engagement
 from papercrane.feed.api import ExploreCardOut, ExplorePage
@@ -116,6 +116,24 @@ def test_the_lean_route_leaves_errors_and_visitors_to_django(server: str, token:
 def test_a_revoked_token_is_refused_at_once(server: str, alice: Member) -> None:
     issued = issue_token(member=alice, name="soon gone")
     url = f"{server}/api/v1/feeds/explore"
-    assert fetch(url, Authorization=f"Bearer {issued.secret}")[0] == 200
+    for _ in range(2):  # the second page uses the token as the process holds it
+        assert fetch(url, Authorization=f"Bearer {issued.secret}")[0] == 200
     assert revoke_token(member=alice, token_id=issued.token.pk)
     assert fetch(url, Authorization=f"Bearer {issued.secret}")[0] == 401
+    other = issue_token(member=alice, name="deleted")
+    assert fetch(url, Authorization=f"Bearer {other.secret}")[0] == 200
+    ApiToken.objects.filter(pk=other.token.pk).delete()
+    assert fetch(url, Authorization=f"Bearer {other.secret}")[0] == 401
+
+
+def test_settings_changed_anywhere_apply_at_the_next_page(server: str, token: str) -> None:
+    url = f"{server}/api/v1/feeds/explore"
+    status, headers, body = fetch(url, Authorization=f"Bearer {token}")
+    assert status == 200 and headers["Content-Language"] == "en"
+    assert "liked" in {item["why"]["kind"] for item in json.loads(body)["items"]}
+    # As another process, or an operator, would: no service of this one is told.
+    Member.objects.filter(username="alice").update(feed_personalized=False, language="zh-Hans")
+    status, headers, body = fetch(url, Authorization=f"Bearer {token}")
+    assert status == 200 and headers["Content-Language"] == "zh-hans"
+    kinds = {item["why"]["kind"] for item in json.loads(body)["items"]}
+    assert kinds <= {"trending", "new_creator", "language"}

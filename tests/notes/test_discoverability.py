@@ -12,7 +12,8 @@ from django.db import connection
 from django.utils import timezone
 
 from papercrane.accounts import services as accounts
-from papercrane.accounts.models import Member
+from papercrane.accounts.models import ApiToken, Member
+from papercrane.api.auth import held_token
 from papercrane.feed import queries as feed_queries
 from papercrane.notes import discoverability
 from papercrane.notes import services as notes
@@ -27,8 +28,8 @@ def read_log(member: Member) -> None:
 
 
 def logged() -> set[tuple[str, int]]:
-    rows = VisibilityChange.objects.values_list("note_id", "author_id")
-    return {("note", note) if note else ("author", author) for note, author in rows}
+    rows = VisibilityChange.objects.values_list("note_id", "member_id")
+    return {("note", note) if note else ("member", member) for note, member in rows}
 
 
 def publish(author: Member, title: str) -> Note:
@@ -54,8 +55,8 @@ def test_every_change_to_who_may_see_a_note_is_logged_and_nothing_else(
     assert logged() == {
         *(("note", note.pk) for note in (hidden, private, taken)),
         ("note", gone_id),
-        ("author", alice.pk),
-        ("author", bob.pk),
+        ("member", alice.pk),
+        ("member", bob.pk),
     }
     stamps = VisibilityChange.objects.values_list("at_ms", flat=True)
     now_ms = timezone.now().timestamp() * 1000
@@ -149,3 +150,36 @@ def test_emptying_a_table_forgets_everything(alice: Member, bob: Member) -> None
         cursor.execute("TRUNCATE notes_note CASCADE")
     read_log(alice)
     assert discoverability.among(alice, [note.pk], set()) == set()
+
+
+def test_a_held_token_costs_no_query_until_the_log_names_its_member(
+    alice: Member, bob: Member, django_assert_num_queries: Any
+) -> None:
+    secret = accounts.issue_token(member=alice, name="held").secret
+    read_log(bob)
+    first = held_token(secret)
+    assert first is not None and first.token.member == alice
+    with django_assert_num_queries(0):
+        assert held_token(secret) is first and first.still_valid()
+    Member.objects.filter(pk=alice.pk).update(time_zone="Asia/Shanghai")
+    assert first.still_valid()  # the log is not read yet: the page's own query reads it
+    read_log(bob)
+    assert not first.still_valid()
+    again = held_token(secret)
+    assert again is not None and again.token.member.time_zone == "Asia/Shanghai"
+    assert held_token("not a token") is None
+
+
+def test_tokens_and_explore_settings_name_their_member_in_the_log(
+    alice: Member, bob: Member, make_member: Callable[..., Member]
+) -> None:
+    carol = make_member("carol")
+    revoked = accounts.issue_token(member=alice, name="revoked")
+    deleted = accounts.issue_token(member=bob, name="deleted")
+    VisibilityChange.objects.all().delete()
+    ApiToken.objects.filter(pk=revoked.token.pk).update(last_used_at=timezone.now())
+    assert logged() == set()  # using a token changes nothing
+    accounts.revoke_token(member=alice, token_id=revoked.token.pk)
+    ApiToken.objects.filter(pk=deleted.token.pk).delete()
+    Member.objects.filter(pk=carol.pk).update(feed_personalized=False)
+    assert logged() == {("member", alice.pk), ("member", bob.pk), ("member", carol.pk)}

@@ -247,6 +247,7 @@ def touch_token(token: ApiToken) -> None:
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now  # a token held by the process is not written again at once
 
 
 def update_profile(

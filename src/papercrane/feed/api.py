@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
@@ -70,10 +71,27 @@ def _invalid_cursor() -> Problem:
     return validation_problem([{"field": "cursor", "message": hint, "code": "invalid"}])
 
 
-def explore_json(viewer: Member | None, *, cursor: str | None, limit: int) -> bytes:
+@overload
+def explore_json(
+    viewer: Member | None, *, cursor: str | None, limit: int, confirm: None = None
+) -> bytes: ...
+@overload
+def explore_json(
+    viewer: Member | None, *, cursor: str | None, limit: int, confirm: Callable[[], bool]
+) -> bytes | None: ...
+def explore_json(
+    viewer: Member | None,
+    *,
+    cursor: str | None,
+    limit: int,
+    confirm: Callable[[], bool] | None = None,
+) -> bytes | None:
     """The body of ``GET /feeds/explore`` (``ExplorePage``), for this route and the lean one
-    in ``asgi.py`` alike. Raises ``queries.InvalidCursor``."""
-    page = services.explore_page(viewer, cursor=cursor, limit=limit)
+    in ``asgi.py`` alike; None if ``confirm`` says the viewer changed while it was read
+    (``services.explore_page``). Raises ``queries.InvalidCursor``."""
+    page = services.explore_page(viewer, cursor=cursor, limit=limit, confirm=confirm)
+    if page is None:
+        return None
     cards = card_dicts(page.note_ids, upcoming=page.upcoming, read_ahead=queries.READ_AHEAD)
     language = translation.get_language()
     items = [

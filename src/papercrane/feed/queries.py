@@ -870,8 +870,8 @@ UNION ALL SELECT 'blocked', blocked_id, 0, ''{more} FROM {block} WHERE blocker_i
 UNION ALL SELECT 'blocked', blocker_id, 0, ''{more} FROM {block} WHERE blocked_id = %s
 UNION ALL SELECT 'hidden', muted_id, 0, ''{more} FROM {mute} WHERE muter_id = %s
 UNION ALL SELECT kind, target_id, 0, ''{more} FROM {feedback} WHERE member_id = %s
-UNION ALL SELECT 'changed', note, author, ''{more} FROM (
-  SELECT COALESCE(note_id, 0) AS note, COALESCE(author_id, 0) AS author FROM {visibilitychange}
+UNION ALL SELECT 'changed', note, who, ''{more} FROM (
+  SELECT COALESCE(note_id, 0) AS note, COALESCE(member_id, 0) AS who FROM {visibilitychange}
   WHERE seq >= %s ORDER BY seq LIMIT {changes_read}) AS changed
 UNION ALL SELECT 'log', 0, {log_position}, ''{more}"""
 # Where a reader of the log goes on from next time (``VisibilityChange.seq``): on PostgreSQL

@@ -11,9 +11,10 @@ from __future__ import annotations
 import atexit
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import orjson
@@ -460,17 +461,38 @@ def refresh_rankings(member_ids: list[int]) -> int:
     return len(member_ids)
 
 
+@overload
 def explore_page(
-    viewer: Member | None, *, cursor: str | None = None, limit: int = 20
-) -> queries.Page:
+    viewer: Member | None, *, cursor: str | None = None, limit: int = 20, confirm: None = None
+) -> queries.Page: ...
+@overload
+def explore_page(
+    viewer: Member | None,
+    *,
+    cursor: str | None = None,
+    limit: int = 20,
+    confirm: Callable[[], bool],
+) -> queries.Page | None: ...
+def explore_page(
+    viewer: Member | None,
+    *,
+    cursor: str | None = None,
+    limit: int = 20,
+    confirm: Callable[[], bool] | None = None,
+) -> queries.Page | None:
     """A page of Explore as a visit sees it (web and API alike): the page itself, plus the
     bookkeeping around it: the periodic jobs kept running, the ranking stored when the visit
     had to rank (and the member's profile and ranking then recomputed in the background, as
     when the stored ranking is due), and what was shown recorded. A visit served from a
-    fresh stored ranking writes nothing. Raises ``queries.InvalidCursor``."""
+    fresh stored ranking writes nothing. ``confirm``: asked once the page is read, before
+    anything is recorded, whether ``viewer`` is still who signed in (a token the process
+    held, checked by the page's own read of the log of changes); if not, None, and nothing
+    recorded. Raises ``queries.InvalidCursor``."""
     viewer = signed_in(viewer)
     refresh_if_stale()
     page = queries.explore(viewer, cursor=cursor, limit=limit)
+    if confirm is not None and not confirm():
+        return None
     if viewer is not None:
         if page.ranked is not None:
             save_ranking(member=viewer, ranking=page.ranked)

@@ -16,6 +16,11 @@ the process last read it, in its own statement (``log_position`` and ``forget``)
 checking its page. Where it goes on from is exact whatever order transactions commit in
 (see ``VisibilityChange.seq``). A server restored from a dump without its triggers' rows
 must be restarted; nothing is held longer than ``HELD_SECONDS`` anyway.
+
+The log also names members whose tokens or Explore settings changed: what the process read
+of a member before a read of the log named them is out of date (``mark`` and
+``changed_since``), which lets Explore's first pages use a token the process checked before
+(``api.auth.held_token``) and confirm it with the page's own read of the log.
 """
 
 from __future__ import annotations
@@ -36,7 +41,24 @@ _lock = threading.Lock()
 _held: dict[int, tuple[float, int | None]] = {}  # note -> (when read, author if for everyone)
 _by_author: dict[int, set[int]] = {}
 _position = NOT_YET
-_forgotten = 0  # counts the forgetting, so a read that raced one is not kept
+_forgotten = 0  # counts the reads of the log applied: a read that raced one is not kept
+# The members the log named (their notes' audience, their settings or tokens changed), with
+# the count of the read that last named them; and the count of the last read that forgot
+# everything. What was read of a member before then is out of date (``changed_since``).
+_members_named: dict[int, int] = {}
+_everything_forgotten = 0
+MEMBERS_NAMED = 100_000  # past this, the next read that names one forgets them all
+
+
+def mark() -> int:
+    """Where the process stands in the log's reads: what is read of a member after this
+    is out of date once ``changed_since(member, mark)``."""
+    return _forgotten
+
+
+def changed_since(member_id: int, mark: int) -> bool:
+    """Whether a read of the log applied after ``mark`` named the member (or everything)."""
+    return _everything_forgotten > mark or _members_named.get(member_id, 0) > mark
 
 
 def log_position() -> int:
@@ -52,17 +74,20 @@ def forget(
     ``CHANGES_READ``, or a table was emptied) or was the process's first (what it holds may
     have been read meanwhile by another thread, before changes this read does not see).
     ``next_from``: where the log stood for this read."""
-    global _position, _forgotten
+    global _position, _forgotten, _everything_forgotten
     notes, authors = set(notes), set(authors)
     with _lock:
-        if full or read_from == NOT_YET:
+        _forgotten += 1
+        if full or read_from == NOT_YET or len(_members_named) > MEMBERS_NAMED:
             _held.clear()
             _by_author.clear()
+            _members_named.clear()
+            _everything_forgotten = _forgotten
         for author_id in authors:
             notes |= _by_author.pop(author_id, set())
+            _members_named[author_id] = _forgotten
         for note_id in notes:
             _drop(note_id)
-        _forgotten += 1
         _position = next_from
 
 
@@ -79,12 +104,14 @@ def _drop(note_id: int) -> None:
 
 def reset() -> None:
     """Forget everything and read the log afresh (a new database, as in tests)."""
-    global _position, _forgotten
+    global _position, _forgotten, _everything_forgotten
     with _lock:
         _held.clear()
         _by_author.clear()
+        _members_named.clear()
         _position = NOT_YET
         _forgotten += 1
+        _everything_forgotten = _forgotten
 
 
 def among(

@@ -108,16 +108,16 @@ class Mention(models.Model):
 
 
 class VisibilityChange(models.Model):
-    """A note, or a member's notes, whose audience may have changed: written by database
-    triggers (migration ``0005``) whenever a note's status, visibility, moderation or author
-    changes or it is deleted, and whenever a member turns private or public, is suspended or
-    reinstated, deactivated or deleted, by whatever statement. A row with neither id says
-    that everything may have changed (a table was emptied). Explore keeps which notes
-    everyone may see in each process (``discoverability``) and reads these to forget what
-    changed; they are kept an hour."""
+    """What may have changed who sees which notes: a note (its status, visibility,
+    moderation or author changed, or it was deleted), or a member (turned private or public,
+    suspended or reinstated, deactivated or deleted; their language or Explore settings
+    changed; one of their tokens revoked or deleted), or, with neither, everything (a table
+    emptied). Written by database triggers (migration ``0005``), whatever statement made
+    the change. Each process keeps which notes everyone may see, and the tokens it checked,
+    and reads these to forget what changed (``discoverability``); they are kept an hour."""
 
     note_id = models.BigIntegerField(null=True)
-    author_id = models.BigIntegerField(null=True)
+    member_id = models.BigIntegerField(null=True)
     # Where the row stands in the log, so a reader misses no change whatever order the
     # transactions commit in: on PostgreSQL the writing transaction's id (a reader goes on
     # from the oldest transaction still running when it last read), on SQLite, whose writers
@@ -126,4 +126,4 @@ class VisibilityChange(models.Model):
     at_ms = models.BigIntegerField(db_index=True)  # the database's clock, ms since 1970
 
     def __str__(self) -> str:
-        return f"note {self.note_id}" if self.note_id else f"author {self.author_id}"
+        return f"note {self.note_id}" if self.note_id else f"member {self.member_id}"

@@ -1,7 +1,8 @@
-"""A log of notes, and members' notes, whose audience may have changed, written by the
-database itself: every way a row can change (a service, a bulk update, a cascade, a manual
-fix) is seen. Explore's per-process record of what everyone may see reads it
-(``notes.discoverability``)."""
+"""A log of what changed who may see which notes, written by the database itself, so every
+way a row can change (a service, a bulk update, a cascade, a manual fix) is seen: a note's
+audience, a member's (their notes', and what their tokens and settings show them), or, for an
+emptied table, everything. The per-process records of notes everyone may see, and of tokens
+checked, read it (``notes.discoverability``)."""
 
 from django.db import migrations, models
 
@@ -14,81 +15,85 @@ NOTE_CHANGED = (
     "OR OLD.moderation_state IS DISTINCT FROM NEW.moderation_state "
     "OR OLD.author_id IS DISTINCT FROM NEW.author_id"
 )
-MEMBER_CHANGED = (
-    "OLD.is_private IS DISTINCT FROM NEW.is_private OR OLD.is_active IS DISTINCT FROM "
-    "NEW.is_active OR OLD.suspended_until IS DISTINCT FROM NEW.suspended_until"
+# Who sees the member's notes, and what Explore shows the member (a token stands for them).
+MEMBER_CHANGED = " OR ".join(
+    f"OLD.{column} IS DISTINCT FROM NEW.{column}"
+    for column in (
+        "is_private",
+        "is_active",
+        "suspended_until",
+        "language",
+        "time_zone",
+        "feed_personalized",
+        "records_reading",
+    )
 )
-TRIGGERS = ("note_update", "note_delete", "member_update", "member_delete")
+TOKEN_CHANGED = " OR ".join(
+    f"OLD.{column} IS DISTINCT FROM NEW.{column}"
+    for column in ("revoked_at", "member_id", "token_hash")
+)
+# (name, event, table, what changed: the log's column and the old row's value, condition)
+TRIGGERS = [
+    ("note_update", "UPDATE", "notes_note", "note_id", "OLD.id", NOTE_CHANGED),
+    ("note_delete", "DELETE", "notes_note", "note_id", "OLD.id", ""),
+    ("member_update", "UPDATE", "accounts_member", "member_id", "OLD.id", MEMBER_CHANGED),
+    ("member_delete", "DELETE", "accounts_member", "member_id", "OLD.id", ""),
+    ("token_update", "UPDATE", "accounts_apitoken", "member_id", "OLD.member_id", TOKEN_CHANGED),
+    ("token_delete", "DELETE", "accounts_apitoken", "member_id", "OLD.member_id", ""),
+]
+EMPTIED = ["notes_note", "accounts_member", "accounts_apitoken"]
 
 
-def _sqlite_trigger(name: str, event: str, table: str, column: str, when: str = "") -> str:
+def _sqlite_trigger(name: str, event: str, table: str, column: str, value: str, when: str) -> str:
+    condition = f"WHEN {when.replace('IS DISTINCT FROM', 'IS NOT')}" if when else ""
     return (
-        f"CREATE TRIGGER notes_visibility_{name} AFTER {event} ON {table} {when} BEGIN "  # noqa: S608 - constants
+        f"CREATE TRIGGER notes_visibility_{name} AFTER {event} ON {table} {condition} BEGIN "  # noqa: S608 - constants
         f"INSERT INTO notes_visibilitychange ({column}, seq, at_ms) "
-        f"VALUES (OLD.id, {SQLITE_NEXT_SEQ}, {SQLITE_NOW_MS}); END"
+        f"VALUES ({value}, {SQLITE_NEXT_SEQ}, {SQLITE_NOW_MS}); END"
     )
 
 
 # SQLite runs DELETE without WHERE row by row when a table has triggers: no TRUNCATE to catch.
-SQLITE = [
-    _sqlite_trigger(
-        "note_update",
-        "UPDATE",
-        "notes_note",
-        "note_id",
-        f"WHEN {NOTE_CHANGED.replace('IS DISTINCT FROM', 'IS NOT')}",
-    ),
-    _sqlite_trigger("note_delete", "DELETE", "notes_note", "note_id"),
-    _sqlite_trigger(
-        "member_update",
-        "UPDATE",
-        "accounts_member",
-        "author_id",
-        f"WHEN {MEMBER_CHANGED.replace('IS DISTINCT FROM', 'IS NOT')}",
-    ),
-    _sqlite_trigger("member_delete", "DELETE", "accounts_member", "author_id"),
-]
-SQLITE_DROP = [f"DROP TRIGGER IF EXISTS notes_visibility_{name}" for name in TRIGGERS]
+SQLITE = [_sqlite_trigger(*trigger) for trigger in TRIGGERS]
+SQLITE_DROP = [f"DROP TRIGGER IF EXISTS notes_visibility_{trigger[0]}" for trigger in TRIGGERS]
 
 
-def _postgres_trigger(name: str, event: str, table: str, argument: str, when: str = "") -> str:
+def _postgres_trigger(name: str, event: str, table: str, column: str, value: str, when: str) -> str:
+    condition = f"WHEN ({when})" if when else ""
     return (
-        f"CREATE TRIGGER notes_visibility_{name} AFTER {event} ON {table} "
-        f"FOR EACH {'STATEMENT' if event == 'TRUNCATE' else 'ROW'} {when} "
-        f"EXECUTE FUNCTION notes_visibility_changed('{argument}')"
+        f"CREATE TRIGGER notes_visibility_{name} AFTER {event} ON {table} FOR EACH ROW "
+        f"{condition} EXECUTE FUNCTION notes_visibility_changed('{column}', '{value}')"
     )
 
 
 POSTGRES = [
-    # TG_ARGV[0] says what changed: a note, a member's notes, or (a table emptied) everything.
-    # OLD is the row before an update or delete; its id is the same after an update.
+    # TG_ARGV: the log's column and which of the old row's columns goes there (its id, or
+    # a token's member); none for an emptied table: everything.
     "CREATE FUNCTION notes_visibility_changed() RETURNS trigger AS $$ BEGIN "  # noqa: S608 - constants
-    "IF TG_ARGV[0] = 'everything' THEN "
+    "IF TG_NARGS = 0 THEN "
     f"INSERT INTO notes_visibilitychange (seq, at_ms) VALUES ({POSTGRES_SEQ}, {POSTGRES_NOW_MS}); "
-    "ELSIF TG_ARGV[0] = 'note' THEN "
+    "ELSIF TG_ARGV[0] = 'note_id' THEN "
     "INSERT INTO notes_visibilitychange (note_id, seq, at_ms) "
     f"VALUES (OLD.id, {POSTGRES_SEQ}, {POSTGRES_NOW_MS}); "
-    "ELSE INSERT INTO notes_visibilitychange (author_id, seq, at_ms) "
+    "ELSIF TG_ARGV[1] = 'OLD.member_id' THEN "
+    "INSERT INTO notes_visibilitychange (member_id, seq, at_ms) "
+    f"VALUES (OLD.member_id, {POSTGRES_SEQ}, {POSTGRES_NOW_MS}); "
+    "ELSE INSERT INTO notes_visibilitychange (member_id, seq, at_ms) "
     f"VALUES (OLD.id, {POSTGRES_SEQ}, {POSTGRES_NOW_MS}); "
     "END IF; RETURN NULL; END $$ LANGUAGE plpgsql",
-    _postgres_trigger("note_update", "UPDATE", "notes_note", "note", f"WHEN ({NOTE_CHANGED})"),
-    _postgres_trigger("note_delete", "DELETE", "notes_note", "note"),
-    _postgres_trigger(
-        "member_update", "UPDATE", "accounts_member", "author", f"WHEN ({MEMBER_CHANGED})"
+    *(_postgres_trigger(*trigger) for trigger in TRIGGERS),
+    *(
+        f"CREATE TRIGGER notes_visibility_emptied AFTER TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION notes_visibility_changed()"
+        for table in EMPTIED
     ),
-    _postgres_trigger("member_delete", "DELETE", "accounts_member", "author"),
-    _postgres_trigger("note_truncate", "TRUNCATE", "notes_note", "everything"),
-    _postgres_trigger("member_truncate", "TRUNCATE", "accounts_member", "everything"),
 ]
 POSTGRES_DROP = [
     *(
-        f"DROP TRIGGER IF EXISTS notes_visibility_{name} ON notes_note"
-        for name in ("note_update", "note_delete", "note_truncate")
+        f"DROP TRIGGER IF EXISTS notes_visibility_{name} ON {table}"
+        for name, _, table, *_ in TRIGGERS
     ),
-    *(
-        f"DROP TRIGGER IF EXISTS notes_visibility_{name} ON accounts_member"
-        for name in ("member_update", "member_delete", "member_truncate")
-    ),
+    *(f"DROP TRIGGER IF EXISTS notes_visibility_emptied ON {table}" for table in EMPTIED),
     "DROP FUNCTION IF EXISTS notes_visibility_changed()",
 ]
 
@@ -118,7 +123,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("note_id", models.BigIntegerField(null=True)),
-                ("author_id", models.BigIntegerField(null=True)),
+                ("member_id", models.BigIntegerField(null=True)),
                 ("seq", models.BigIntegerField(db_index=True)),
                 ("at_ms", models.BigIntegerField(db_index=True)),
             ],
