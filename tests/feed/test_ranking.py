@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -483,3 +485,57 @@ def test_a_member_going_private_leaves_the_explore_of_non_followers_at_once(
     assert hikes <= set(ids(explore(client)))  # and now held as seen by everyone
     Member.objects.filter(username="hiker").update(is_private=True)  # by any process
     assert not hikes & set(ids(explore(client)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_flushing_the_same_members_do_not_deadlock(
+    make_member: Callable[..., Member],
+) -> None:
+    """Each process writes its buffer in one statement; a member's pages go to any process,
+    so two flushes often share members, and must lock their rows in one order."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's writers take turns")
+    first, second = make_member("first"), make_member("second")
+    Member.objects.filter(pk__in=[first.pk, second.pk]).update(records_reading=True)
+    day, errors = timezone.now().date(), []
+    holding, release = threading.Event(), threading.Event()
+
+    def in_thread(work: Callable[[], object]) -> threading.Thread:
+        def run() -> None:
+            try:
+                work()
+            except Exception as error:
+                errors.append(error)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    def other_process() -> None:  # holds the first member's row, then writes the second's
+        with transaction.atomic():
+            services._write_shown({first.pk: {day: [1]}})
+            holding.set()
+            release.wait(10)
+            services._write_shown({second.pk: {day: [2]}})
+
+    other = in_thread(other_process)
+    assert holding.wait(10)
+    # This process's buffer holds the second member first: it must not lock that row first.
+    this = in_thread(lambda: services._write_shown({second.pk: {day: [3]}, first.pk: {day: [4]}}))
+    deadline = time.monotonic() + 10
+    while not _waiting_for_a_lock() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    other.join(20)
+    this.join(20)
+    assert errors == []
+    written = dict(ShownDay.objects.values_list("member_id", "note_ids"))
+    assert written == {first.pk: "1,4,", second.pk: "2,3,"}
+
+
+def _waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        return bool(cursor.fetchone()[0])

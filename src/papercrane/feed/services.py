@@ -182,21 +182,25 @@ def flush_impressions() -> int:
 def _write_shown(pending: dict[int, dict[date, list[int]]]) -> int:
     # orjson, and dates written as they are: building a busy second's payload holds the
     # interpreter's lock, which the pages being served wait for.
-    rows = [
+    rows = sorted(
         (member_id, day, "".join(f"{note_id}," for note_id in notes))
         for member_id, days in pending.items()
         for day, notes in days.items()
         if notes
-    ]
+    )
     if not rows:
         return 0
     table, member = ShownDay._meta.db_table, Member._meta.db_table
     # Portable upsert; the WHERE also resolves SQLite's INSERT … SELECT … ON CONFLICT
     # ambiguity. Each (member, day) is in the batch once (the buffer keeps them together).
+    # Rows are written in one order, the same in every process: two processes' flushes
+    # share members (a member's pages go to any process) and, each locking its rows in its
+    # own order, deadlocked on PostgreSQL (one waited a second, then failed and wrote again).
     sql = (
         f"INSERT INTO {table} (member_id, day, note_ids) "  # noqa: S608
         f"SELECT m.id, r.day, r.note_ids FROM ({_SHOWN_ROWS[connection.vendor]}) r "
         f"JOIN {member} m ON m.id = r.member_id WHERE m.records_reading "
+        "ORDER BY m.id, r.day "
         "ON CONFLICT (member_id, day) DO UPDATE SET note_ids = CASE "
         f"WHEN LENGTH({table}.note_ids) < %s THEN {table}.note_ids || excluded.note_ids "
         f"ELSE {table}.note_ids END"
