@@ -17,6 +17,20 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
+def with_upcoming(
+    missing: list[K], upcoming: Iterable[K], read_ahead: int, held: Callable[[K], bool]
+) -> list[K]:
+    """What to read when ``missing`` must be read: those, then up to ``read_ahead`` of
+    ``upcoming`` (the keys of the next pages) that are not ``held``, in the same read."""
+    wanted = dict.fromkeys(missing)
+    for key in upcoming:
+        if len(wanted) >= len(missing) + read_ahead:
+            break
+        if not held(key):
+            wanted[key] = None
+    return list(wanted)
+
+
 class Memo(Generic[K, V]):
     def __init__(self, seconds: Callable[[], float], size: int) -> None:
         self.seconds = seconds
@@ -46,17 +60,16 @@ class Memo(Generic[K, V]):
                 missing.append(key)
         if not missing:
             return found
-        wanted = dict.fromkeys(missing)
-        for key in upcoming:
-            if len(wanted) >= len(missing) + read_ahead:
-                break
+
+        def fresh(key: K) -> bool:
             held = self._held.get(key)
-            if held is None or now - held[0] >= seconds:
-                wanted[key] = None
+            return held is not None and now - held[0] < seconds
+
+        wanted = with_upcoming(missing, upcoming, read_ahead, fresh)
         if len(self._held) > self.size:
             self._held.clear()
         asked = set(missing)
-        for key, value in read(list(wanted)).items():
+        for key, value in read(wanted).items():
             self._held[key] = (now, value)
             if key in asked:
                 found[key] = value

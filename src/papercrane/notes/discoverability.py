@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterable
 
 from papercrane.accounts.models import Member
+from papercrane.memo import with_upcoming
 from papercrane.notes import queries
 
 HELD_SECONDS = 600.0
@@ -129,23 +130,21 @@ def among(
     are read with them, so that a new process soon holds what its pages show rather than
     reading a few notes for each visit."""
     now = time.monotonic()
+
+    def fresh(note_id: int) -> bool:
+        held = _held.get(note_id)
+        return held is not None and now - held[0] < HELD_SECONDS
+
     found: dict[int, int | None] = {}
     missing = []
     for note_id in note_ids:
-        held = _held.get(note_id)
+        held = _held.get(note_id)  # once: another thread may forget it meanwhile
         if held is not None and now - held[0] < HELD_SECONDS:
             found[note_id] = held[1]
         else:
             missing.append(note_id)
     if missing:
-        wanted = dict.fromkeys(missing)
-        for note_id in upcoming:
-            if len(wanted) >= len(missing) + read_ahead:
-                break
-            held = _held.get(note_id)
-            if held is None or now - held[0] >= HELD_SECONDS:
-                wanted[note_id] = None
-        read = _read(list(wanted), now)
+        read = _read(with_upcoming(missing, upcoming, read_ahead, fresh), now)
         found.update({note_id: read[note_id] for note_id in missing})
     visible = {n for n, author in found.items() if author is not None and author not in blocked}
     only_some = [note_id for note_id, author in found.items() if author is None]
