@@ -278,32 +278,9 @@ def _cursor(database: BaseDatabaseWrapper) -> Any:
 M = TypeVar("M", bound=Model)
 
 
-def converted(model: type[Model], name: str, value: Any) -> Any:
-    """A value of ``model``'s field ``name`` as a hand-written statement (``fetch``) gives
-    it, as the ORM would have given it (a date and time from SQLite's text, made aware)."""
-    database = connections[DEFAULT_DB_ALIAS]
-    expression, functions = _field_converters(model, name, database)
-    for function in functions:
-        value = function(value, expression, database)
-    return value
-
-
 @functools.cache
 def _field_names(model: type[Model]) -> frozenset[str]:
     return frozenset(field.attname for field in model._meta.concrete_fields)
-
-
-@functools.lru_cache(maxsize=64)
-def _field_converters(
-    model: type[Model], name: str, database: BaseDatabaseWrapper
-) -> tuple[Any, list[Any]]:
-    """The field's column and the converters ``database`` (a thread's connection) and the
-    field apply to it, worked out once per connection."""
-    expression = model._meta.get_field(name).get_col(model._meta.db_table)  # type: ignore[union-attr]
-    return expression, [
-        *database.ops.get_db_converters(expression),
-        *expression.get_db_converters(database),
-    ]
 
 
 def instance(model: type[M], names: Sequence[str], values: Sequence[Any]) -> M:

@@ -37,7 +37,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -881,31 +881,26 @@ _LOG_POSITION = {
     "sqlite": "(SELECT COALESCE(MAX(seq), 0) + 1 FROM {visibilitychange})",
     "postgresql": "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
 }
-# A visit to a stored ranking reads it in the same statement, first, as a row of its own with
-# two more columns; and what happened since it, compared with its columns in SQL.
+# A visit to a stored ranking reads it in the same statement: its row once (``r``), first, as
+# a row of its own with two more columns, its computation's time in seconds since 1970 (read
+# as a number, not a time PostgreSQL's driver parses in Python); and what happened since it,
+# compared with its columns in SQL.
 _RANKING_SQL = """
-SELECT 'ranking', 0, 0, items, model_version, computed_at FROM {ranking} WHERE member_id = %s
+WITH r AS (SELECT items, model_version, computed_at, newest_like_id, newest_collect_id,
+  newest_comment_id FROM {ranking} WHERE member_id = %s)
+SELECT 'ranking', 0, 0, items, model_version, {epoch} FROM r
 UNION ALL"""
 _SINCE_SQL = """
-UNION ALL SELECT 'engaged', 0, 0, ''{more}
-  WHERE EXISTS (SELECT 1 FROM {like} WHERE member_id = %s
-    AND id > (SELECT newest_like_id FROM {ranking} WHERE member_id = %s))
-  OR EXISTS (SELECT 1 FROM {collect} WHERE member_id = %s
-    AND id > (SELECT newest_collect_id FROM {ranking} WHERE member_id = %s))
-  OR EXISTS (SELECT 1 FROM {comment} WHERE author_id = %s
-    AND id > (SELECT newest_comment_id FROM {ranking} WHERE member_id = %s))
+UNION ALL SELECT 'engaged', 0, 0, ''{more} FROM r
+  WHERE EXISTS (SELECT 1 FROM {like} WHERE member_id = %s AND id > r.newest_like_id)
+  OR EXISTS (SELECT 1 FROM {collect} WHERE member_id = %s AND id > r.newest_collect_id)
+  OR EXISTS (SELECT 1 FROM {comment} WHERE author_id = %s AND id > r.newest_comment_id)
 UNION ALL SELECT 'followed', newest, followee_id, ''{more} FROM (
   SELECT f.followee_id, (SELECT n.id FROM {note} n
-    WHERE n.author_id = f.followee_id AND {shared}
-    AND n.published_at > (SELECT computed_at FROM {ranking} WHERE member_id = %s)
+    WHERE n.author_id = f.followee_id AND {shared} AND n.published_at > CASE
+      WHEN f.created_at <= r.computed_at THEN r.computed_at ELSE {earliest} END
     ORDER BY n.published_at DESC LIMIT 1) AS newest
-  FROM {follow} f WHERE f.follower_id = %s
-    AND f.created_at <= (SELECT computed_at FROM {ranking} WHERE member_id = %s)
-  UNION ALL SELECT f.followee_id, (SELECT n.id FROM {note} n
-    WHERE n.author_id = f.followee_id AND {shared} AND n.published_at IS NOT NULL
-    ORDER BY n.published_at DESC LIMIT 1)
-  FROM {follow} f WHERE f.follower_id = %s
-    AND f.created_at > (SELECT computed_at FROM {ranking} WHERE member_id = %s)
+  FROM r, {follow} f WHERE f.follower_id = %s
 ) followed WHERE newest IS NOT NULL"""
 # Every branch reads an index and stops at its first row: whether the member engaged since
 # the ranking (any engagement makes the visit rank afresh, so one row says it), and for each
@@ -917,8 +912,18 @@ UNION ALL SELECT 'followed', newest, followee_id, ''{more} FROM (
 # row since) cost three times what running it does. Which notes count as shared is written
 # into the statement (the code's own constants), not passed: PostgreSQL then knows from its
 # statistics that nearly every note passes, where for parameters it guessed few would and
-# costed each creator's lookup as a read of all their notes. The ranking's columns are read
-# by a subquery of one row each (no ranking: none of them, and no rows since).
+# costed each creator's lookup as a read of all their notes. No ranking: no row of ``r``,
+# so none of it, and no rows since.
+_RANKING_COLUMNS = {
+    "sqlite": {
+        "epoch": "(julianday(computed_at) - 2440587.5) * 86400.0",  # from days since 4713 BC
+        "earliest": "''",  # times are text, and every time comes after no text
+    },
+    "postgresql": {
+        "epoch": "EXTRACT(EPOCH FROM computed_at)::float8",
+        "earliest": "'-infinity'::timestamptz",
+    },
+}
 
 
 @functools.cache
@@ -932,7 +937,8 @@ def _changes_sql(ranking: bool, vendor: str) -> str:
     if not ranking:
         return _FILTERS_SQL.format(more="", **tables)
     sql = _RANKING_SQL + _FILTERS_SQL + _SINCE_SQL
-    return sql.format(more=", NULL, NULL", shared=_shared_note_sql(), **tables)
+    columns = _RANKING_COLUMNS[vendor]
+    return sql.format(more=", NULL, NULL", shared=_shared_note_sql(), **columns, **tables)
 
 
 def _shared_note_sql() -> str:
@@ -1012,10 +1018,10 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
     return stored, changes
 
 
-def _stored_ranking(items: str, model_version: float, computed_at: Any) -> StoredRanking:
-    """A stored ranking from its row; the engagement ids stay in the database (the visit
-    compared them there)."""
-    at = compiled.converted(Ranking, "computed_at", computed_at)
+def _stored_ranking(items: str, model_version: float, computed_at: float) -> StoredRanking:
+    """A stored ranking from its row (``computed_at`` in seconds since 1970); the engagement
+    ids stay in the database (the visit compared them there)."""
+    at = datetime.fromtimestamp(computed_at, UTC)
     return StoredRanking(orjson.loads(items), [], model_version, at)
 
 
