@@ -74,6 +74,8 @@ def _serve_here(host: str, port: int, workers: int, *, dealt_on: int | None = No
     import uvicorn
     from django.conf import settings
 
+    from papercrane.serving import DealtServer, WholeResponseProtocol
+
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -81,6 +83,7 @@ def _serve_here(host: str, port: int, workers: int, *, dealt_on: int | None = No
         "proxy_headers": False,
         "server_header": False,
         "lifespan": "off",
+        "http": WholeResponseProtocol,  # uvicorn's httptools, a response written in one go
         # WebSockets: the sans-I/O implementation (the lightest per idle connection), no
         # compression (it halves a live room's fan-out rate and doubles the memory per
         # connection: frames are small JSON), and frames bounded well above the largest
@@ -94,8 +97,6 @@ def _serve_here(host: str, port: int, workers: int, *, dealt_on: int | None = No
     if dealt_on is None:
         uvicorn.run(APPLICATION, **options)  # exits with status 3 if it cannot start
         return 0
-    from papercrane.serving import DealtServer
-
     DealtServer(uvicorn.Config(APPLICATION, **options), socket.socket(fileno=dealt_on)).run()
     return 0
 
