@@ -539,33 +539,3 @@ def _waiting_for_a_lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
         return bool(cursor.fetchone()[0])
-
-
-@pytest.mark.django_db
-def test_a_ranking_and_a_day_seen_stay_in_their_rows_on_postgresql(
-    make_member: Callable[..., Member],
-) -> None:
-    """A visit reads its ranking from the row itself, and a flush rewrites a day of notes
-    seen in place, without moving either out of the row (TOAST) below a page."""
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite keeps values in their rows")
-    member = make_member("reader")
-    Member.objects.filter(pk=member.pk).update(records_reading=True)
-    items = [queries.Item(10_000 + i, 500 + i, [i % 40], "trending") for i in range(200)]
-    ranking = queries.StoredRanking(items, [1, 2, 3], 1.0, timezone.now())
-    services.save_ranking(member=member, ranking=ranking)
-    day = timezone.now().date()
-    services._write_shown({member.pk: {day: list(range(100_000, 100_700))}})
-    stored = Ranking.objects.get(member_id=member.pk).items
-    assert len(stored) > 6_000  # well past the 2 KB at which values are moved out by default
-    (seen,) = ShownDay.objects.filter(member_id=member.pk).values_list("note_ids", flat=True)
-    assert len(seen) > 4_000
-    with connection.cursor() as cursor:
-        for model in (Ranking, ShownDay):
-            cursor.execute(
-                "SELECT count(*) FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid "
-                "CROSS JOIN LATERAL (SELECT pg_relation_size(t.oid) AS size) s "
-                "WHERE c.relname = %s AND s.size > 0",
-                [model._meta.db_table],
-            )
-            assert cursor.fetchone() == (0,), f"{model.__name__}'s list moved out of its row"
