@@ -874,13 +874,6 @@ UNION ALL SELECT 'changed', note, who, ''{more} FROM (
   SELECT COALESCE(note_id, 0) AS note, COALESCE(member_id, 0) AS who FROM {visibilitychange}
   WHERE seq >= %s ORDER BY seq LIMIT {changes_read}) AS changed
 UNION ALL SELECT 'log', 0, {log_position}, ''{more}"""
-# Where a reader of the log goes on from next time (``VisibilityChange.seq``): on PostgreSQL
-# the oldest transaction still running (the changes of those that finished before it are
-# all in this read), on SQLite one more than the last row.
-_LOG_POSITION = {
-    "sqlite": "(SELECT COALESCE(MAX(seq), 0) + 1 FROM {visibilitychange})",
-    "postgresql": "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-}
 # A visit to a stored ranking reads it in the same statement: its row once (``r``), first, as
 # a row of its own with two more columns, its computation's time in seconds since 1970 (read
 # as a number, not a time PostgreSQL's driver parses in Python); and what happened since it,
@@ -914,12 +907,20 @@ UNION ALL SELECT 'followed', newest, followee_id, ''{more} FROM (
 # statistics that nearly every note passes, where for parameters it guessed few would and
 # costed each creator's lookup as a read of all their notes. No ranking: no row of ``r``,
 # so none of it, and no rows since.
-_RANKING_COLUMNS = {
+#
+# What the statements write differently for each database: where a reader of the log goes on
+# from next time (``VisibilityChange.seq``: on PostgreSQL the oldest transaction still
+# running, as the changes of those that finished before it are all in this read; on SQLite
+# one more than the last row), the ranking's time in seconds since 1970, and a time before
+# every other.
+_VENDOR_SQL = {
     "sqlite": {
+        "log_position": "(SELECT COALESCE(MAX(seq), 0) + 1 FROM {visibilitychange})",
         "epoch": "(julianday(computed_at) - 2440587.5) * 86400.0",  # from days since 4713 BC
         "earliest": "''",  # times are text, and every time comes after no text
     },
     "postgresql": {
+        "log_position": "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
         "epoch": "EXTRACT(EPOCH FROM computed_at)::float8",
         "earliest": "'-infinity'::timestamptz",
     },
@@ -932,13 +933,12 @@ def _changes_sql(ranking: bool, vendor: str) -> str:
     models = (ShownDay, Block, Mute, Feedback, Like, Collect, Comment, Note, Follow, Ranking,
               VisibilityChange)  # fmt: skip
     tables = {model.__name__.lower(): model._meta.db_table for model in models}
-    tables["log_position"] = _LOG_POSITION[vendor].format(**tables)
-    tables["changes_read"] = str(discoverability.CHANGES_READ)
+    pieces = {name: sql.format(**tables) for name, sql in _VENDOR_SQL[vendor].items()}
+    pieces |= tables | {"changes_read": str(discoverability.CHANGES_READ)}
     if not ranking:
-        return _FILTERS_SQL.format(more="", **tables)
+        return _FILTERS_SQL.format(more="", **pieces)
     sql = _RANKING_SQL + _FILTERS_SQL + _SINCE_SQL
-    columns = _RANKING_COLUMNS[vendor]
-    return sql.format(more=", NULL, NULL", shared=_shared_note_sql(), **columns, **tables)
+    return sql.format(more=", NULL, NULL", shared=_shared_note_sql(), **pieces)
 
 
 def _shared_note_sql() -> str:
