@@ -27,17 +27,20 @@ def _test_environment(settings: Any, tmp_path: Any) -> Iterator[None]:
     # What Explore showed is written at once, so a test reads what its requests recorded.
     settings.FEED_IMPRESSION_FLUSH_SECONDS = 0
     settings.CARD_SECONDS = 0  # and cards are read afresh (ids repeat across tests)
+    settings.FEED_NEW_NOTES_SECONDS = 0  # a followed creator's new note shows at the next visit
     _clear_caches()  # rate-limit windows and visits must not leak between tests
     yield
     _clear_caches()
 
 
 def _clear_caches() -> None:
+    from papercrane.feed import queries as feed_queries
     from papercrane.notes import discoverability
 
     for cache in caches.all():
         cache.clear()
     discoverability.reset()  # note ids repeat across tests
+    feed_queries.forget_new_notes()
 
 
 @pytest.fixture(autouse=True)

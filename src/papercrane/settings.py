@@ -325,6 +325,10 @@ AVATAR_MAX_BYTES = 5 * 1024 * 1024
 FEED_IMPRESSION_DAYS = min(env_int("PAPERCRANE_FEED_IMPRESSION_DAYS", 90), 90)
 # Pages buffer what they showed and each process writes it this often (0: at once).
 FEED_IMPRESSION_FLUSH_SECONDS = env_float("PAPERCRANE_FEED_IMPRESSION_FLUSH_SECONDS", 1.0)
+# Each process reads the notes published lately this often (0: for every visit); a visit
+# finds its member's followed creators' new notes there, so they reach Explore within this
+# many seconds (at most 60: the longest a new note may take to reach followers).
+FEED_NEW_NOTES_SECONDS = min(env_float("PAPERCRANE_FEED_NEW_NOTES_SECONDS", 10.0), 60.0)
 # The API's cards (title, cover, counts) of Explore pages and search results, and the titles
 # and topic names Explore's reasons name, are kept this long in each process (0: not kept);
 # whether a card may show is decided for every page.

@@ -33,6 +33,7 @@ import functools
 import math
 import re
 import secrets
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
@@ -888,18 +889,20 @@ UNION ALL SELECT 'engaged', 0, 0, ''{more} FROM r
   WHERE EXISTS (SELECT 1 FROM {like} WHERE member_id = %s AND id > r.newest_like_id)
   OR EXISTS (SELECT 1 FROM {collect} WHERE member_id = %s AND id > r.newest_collect_id)
   OR EXISTS (SELECT 1 FROM {comment} WHERE author_id = %s AND id > r.newest_comment_id)
-UNION ALL SELECT 'followed', newest, followee_id, ''{more} FROM (
-  SELECT f.followee_id, (SELECT n.id FROM {note} n
+UNION ALL SELECT 'followed', CASE WHEN f.created_at > r.computed_at OR r.computed_at < %s
+  THEN (SELECT n.id FROM {note} n
     WHERE n.author_id = f.followee_id AND {shared} AND n.published_at > CASE
       WHEN f.created_at <= r.computed_at THEN r.computed_at ELSE {earliest} END
-    ORDER BY n.published_at DESC LIMIT 1) AS newest
-  FROM r, {follow} f WHERE f.follower_id = %s
-) followed WHERE newest IS NOT NULL"""
+    ORDER BY n.published_at DESC LIMIT 1) END, f.followee_id, ''{more}
+  FROM r, {follow} f WHERE f.follower_id = %s"""
 # Every branch reads an index and stops at its first row: whether the member engaged since
-# the ranking (any engagement makes the visit rank afresh, so one row says it), and for each
-# followed creator their newest note since the ranking, or, followed since, their newest
+# the ranking (any engagement makes the visit rank afresh, so one row says it), and each
+# followed creator. For a creator followed since the ranking, it finds their newest note
 # at all (one they share and moderation leaves in Explore: a private or held note would
-# otherwise stand in for a public one, and the page's visibility check drop it). Bounded
+# otherwise stand in for a public one, and the page's visibility check drop it), and for
+# the others, their newest since a ranking older than the process's list of new notes
+# (``new_notes``; the statement is given the time that list starts from). The process looks
+# up the rest in that list: looking each one up here was half of the statement's time. Bounded
 # so, the statement's generic plan costs less than one planned for the values at hand, so
 # PostgreSQL plans it once per connection: planning it for each visit (it asked for every
 # row since) cost three times what running it does. Which notes count as shared is written
@@ -973,9 +976,10 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
     sql = _changes_sql(ranking, connection.vendor)
     log_from = discoverability.log_position()
     params: list[Any] = [pk, first_day, pk, pk, pk, pk, log_from]
-    if ranking:  # its row first; what comes after the filters takes the member's id alone
-        params = [pk, *params]
-        params += [pk] * (sql.count("%s") - len(params))
+    latest = new_notes() if ranking else None
+    if latest is not None:  # its row first; what comes after the filters takes the member's id
+        since = connection.ops.adapt_datetimefield_value(latest.since)
+        params = [pk, *params, pk, pk, pk, since, pk]
     rows = compiled.fetch(sql, params)
     stored, changes = None, Changes(hidden_authors={pk})
     into = {
@@ -985,7 +989,7 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
         Feedback.Kind.TOPIC: changes.fewer_topics,
         Feedback.Kind.AUTHOR: changes.fewer_authors,
     }
-    followed, seen_lists, log_next = {}, [], log_from
+    followed, followees, seen_lists, log_next = {}, [], [], log_from
     changed_notes, changed_authors, changes_read, everything_changed = set(), set(), 0, False
     for kind, target, author, text, *ranked in rows:
         if kind == "seen":
@@ -997,8 +1001,11 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
             everything_changed = everything_changed or target == author == 0
         elif kind == "log":
             log_next = author  # the log's position, in the author's column
-        elif kind == "followed":
-            followed[target] = author
+        elif kind == "followed":  # a creator, and their newest note if it was looked up
+            if target is not None:
+                followed[target] = author
+            else:
+                followees.append(author)
         elif kind == "engaged":
             changes.engaged = True
         elif kind == "ranking":
@@ -1009,6 +1016,8 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
     notes, authors = changed_notes - {0}, changed_authors - {0}
     discoverability.forget(notes, authors, read_from=log_from, next_from=log_next, full=full)
     changes.hidden_authors |= changes.blocked
+    if stored is not None and latest is not None and stored.computed_at >= latest.since:
+        followed |= latest.newest_since(followees, stored.computed_at)
     newest = sorted(followed, reverse=True)[:NEW_FOLLOWED]
     topics = topics_of(newest) if newest else {}
     changes.followed = [
@@ -1016,6 +1025,70 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
     ]
     changes.seen = _seen(pk, seen_lists)
     return stored, changes
+
+
+@dataclass(frozen=True)
+class NewNotes:
+    """The notes published since ``since`` that their authors share and moderation leaves
+    in Explore, as this process last read them: each author's newest."""
+
+    since: datetime
+    read_at: float  # time.monotonic()
+    newest: dict[int, tuple[datetime, int]]  # author -> (published, note id)
+
+    def newest_since(self, authors: Iterable[int], since: datetime) -> dict[int, int]:
+        """Note id -> author: of ``authors``, those with a note published after ``since``
+        (no earlier than ``self.since``), and their newest."""
+        found = {}
+        for author in authors:
+            newest = self.newest.get(author)
+            if newest is not None and newest[0] > since:
+                found[newest[1]] = author
+        return found
+
+
+# How far back the process's list of new notes goes: a stored ranking is recomputed once it
+# is ``RANKING_REFRESH_SECONDS`` old, so nearly every ranking served is younger than this.
+# For an older one, a visit looks up its followed creators' notes in the database.
+NEW_NOTES_WINDOW = timedelta(seconds=2 * RANKING_REFRESH_SECONDS)
+_new_notes: NewNotes | None = None
+_new_notes_lock = threading.Lock()
+
+
+def new_notes() -> NewNotes:
+    """The notes published lately, read at most every ``FEED_NEW_NOTES_SECONDS`` in this
+    process: one read for every visit's followed creators, where each visit looking up each
+    creator's newest note cost as much as the rest of its statement."""
+    global _new_notes
+    held = _new_notes
+    if held is not None and time.monotonic() - held.read_at < settings.FEED_NEW_NOTES_SECONDS:
+        return held
+    with _new_notes_lock:  # one thread reads; the others wait for what it read
+        if _new_notes is held or _new_notes is None:
+            _new_notes = _read_new_notes()
+        return _new_notes
+
+
+def forget_new_notes() -> None:
+    """Read the notes published lately afresh at the next visit in this process."""
+    global _new_notes
+    _new_notes = None
+
+
+def _read_new_notes() -> NewNotes:
+    read_at, since = time.monotonic(), timezone.now() - NEW_NOTES_WINDOW
+    notes = Note.objects.filter(
+        status=Note.Status.PUBLISHED,
+        visibility__in=[v for v in Visibility.values if v != Visibility.PRIVATE],
+        published_at__gt=since,
+    ).exclude(moderation_state__in=UNDISCOVERABLE_STATES)
+    newest: dict[int, tuple[datetime, int]] = {}
+    for author, published, note_id in notes.values_list("author_id", "published_at", "pk"):
+        if published is None:  # not for a published note: filtered out above
+            continue
+        if author not in newest or (published, note_id) > newest[author]:
+            newest[author] = (published, note_id)
+    return NewNotes(since, read_at, newest)
 
 
 def _stored_ranking(items: str, model_version: float, computed_at: float) -> StoredRanking:
