@@ -41,6 +41,19 @@ def computed_at(member: Member) -> Any:
     return Ranking.objects.get(member=member).computed_at
 
 
+def cook_followed_by(member: Member) -> Member:
+    """The cook, followed by ``member`` before their ranking was stored."""
+    cook = Member.objects.get(username="cook")
+    accounts.follow(member=member, target=cook)
+    services.refresh_ranking(member.pk)
+    return cook
+
+
+def assert_first_as_followed(items: list[dict[str, Any]], note: Note) -> None:
+    assert items[0]["id"] == str(note.pk)
+    assert items[0]["why"]["kind"] == "following"
+
+
 def test_a_visit_is_served_from_the_stored_ranking(
     alice: Member, as_member: Callable[[Member], ApiClient], library: dict[str, Note]
 ) -> None:
@@ -92,13 +105,10 @@ def test_a_followed_creators_new_note_shows_on_the_next_visit(
     library: dict[str, Note],
     post: Callable[..., Note],
 ) -> None:
-    cook = Member.objects.get(username="cook")
-    accounts.follow(member=alice, target=cook)
-    services.refresh_ranking(alice.pk)
+    cook = cook_followed_by(alice)
     fresh = post(cook, "Just out of the steamer", topics=["cooking"])
     items = explore(as_member(alice))
-    assert items[0]["id"] == str(fresh.pk)
-    assert items[0]["why"]["kind"] == "following"
+    assert_first_as_followed(items, fresh)
     assert items[0]["reason"] == "From someone you follow"
 
 
@@ -110,17 +120,14 @@ def test_a_followed_creators_new_note_waits_for_the_process_to_read_new_notes_ag
     settings: Any,
 ) -> None:
     settings.FEED_NEW_NOTES_SECONDS = 60
-    cook = Member.objects.get(username="cook")
-    accounts.follow(member=alice, target=cook)
-    services.refresh_ranking(alice.pk)
+    cook = cook_followed_by(alice)
     client = as_member(alice)
     explore(client)  # the process reads the notes published lately, and keeps them
     fresh = post(cook, "Just out of the steamer", topics=["cooking"])
     assert str(fresh.pk) not in ids(explore(client))
     settings.FEED_NEW_NOTES_SECONDS = 0  # as when the process's list is a minute old
     items = explore(client)
-    assert items[0]["id"] == str(fresh.pk)
-    assert items[0]["why"]["kind"] == "following"
+    assert_first_as_followed(items, fresh)
 
 
 def test_a_ranking_older_than_the_new_notes_still_gets_followed_creators_notes(
@@ -129,9 +136,7 @@ def test_a_ranking_older_than_the_new_notes_still_gets_followed_creators_notes(
     library: dict[str, Note],
     post: Callable[..., Note],
 ) -> None:
-    cook = Member.objects.get(username="cook")
-    accounts.follow(member=alice, target=cook)
-    services.refresh_ranking(alice.pk)
+    cook = cook_followed_by(alice)
     now = timezone.now()
     ranked_at = now - queries.NEW_NOTES_WINDOW - timedelta(minutes=10)
     Ranking.objects.filter(member=alice).update(computed_at=ranked_at)
@@ -143,8 +148,7 @@ def test_a_ranking_older_than_the_new_notes_still_gets_followed_creators_notes(
     fresh = post(cook, "Steamed buns, an hour in", topics=["cooking"])
     Note.objects.filter(pk=fresh.pk).update(published_at=ranked_at + timedelta(minutes=5))
     items = explore(as_member(alice))
-    assert items[0]["id"] == str(fresh.pk)
-    assert items[0]["why"]["kind"] == "following"
+    assert_first_as_followed(items, fresh)
 
 
 def test_each_followed_creator_comes_first_with_their_newest_note_they_share(
@@ -181,8 +185,7 @@ def test_a_creator_followed_since_the_ranking_shows_on_the_next_visit(
     services.refresh_ranking(alice.pk)  # before Alice follows the cook
     accounts.follow(member=alice, target=cook)
     items = explore(as_member(alice))
-    assert items[0]["id"] == str(earlier.pk)
-    assert items[0]["why"]["kind"] == "following"
+    assert_first_as_followed(items, earlier)
 
 
 def test_a_ranked_note_of_a_creator_followed_since_moves_up_as_followed(
@@ -197,8 +200,7 @@ def test_a_ranked_note_of_a_creator_followed_since_moves_up_as_followed(
     stored.save()
     accounts.follow(member=alice, target=boots.author)
     items = explore(as_member(alice))
-    assert items[0]["id"] == str(boots.pk)
-    assert items[0]["why"]["kind"] == "following"
+    assert_first_as_followed(items, boots)
     assert [item["id"] for item in items].count(str(boots.pk)) == 1
 
 
@@ -208,9 +210,7 @@ def test_unfollowing_a_creator_ranks_afresh_without_the_follow(
     library: dict[str, Note],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    cook = Member.objects.get(username="cook")
-    accounts.follow(member=alice, target=cook)
-    services.refresh_ranking(alice.pk)
+    cook = cook_followed_by(alice)
     client = as_member(alice)
     assert "following" in {item["why"]["kind"] for item in explore(client)}  # the cook's
     with django_capture_on_commit_callbacks(execute=True):
