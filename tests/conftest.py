@@ -35,12 +35,14 @@ def _test_environment(settings: Any, tmp_path: Any) -> Iterator[None]:
 
 def _clear_caches() -> None:
     from papercrane.feed import queries as feed_queries
+    from papercrane.feed import services as feed_services
     from papercrane.notes import discoverability
 
     for cache in caches.all():
         cache.clear()
     discoverability.reset()  # note ids repeat across tests
     feed_queries.forget_new_notes()
+    feed_services.forget_staleness_check()
 
 
 @pytest.fixture(autouse=True)

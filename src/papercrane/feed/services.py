@@ -639,11 +639,22 @@ def keep_profile_fresh(member: Member | None, *, ranking_due: bool = False) -> N
         transaction.on_commit(lambda: tasks.refresh_profile.enqueue(member_id), robust=True)
 
 
+# When this process next asks the shared cache whether the jobs were checked: asking it on
+# every page cost a page a cache round trip (a network one on Redis) to learn, nearly always,
+# that another page had asked first.
+_next_staleness_check = 0.0  # time.monotonic()
+
+
 def refresh_if_stale() -> None:
-    """Enqueue the jobs whose last run is older than their period (once per period). The
-    very first snapshots are computed at once."""
+    """Enqueue the jobs whose last run is older than their period (once per period, and
+    asked at most once per ``STALENESS_CHECK_SECONDS`` in each process). The very first
+    snapshots are computed at once."""
     from papercrane.feed import tasks
 
+    global _next_staleness_check
+    if time.monotonic() < _next_staleness_check:
+        return
+    _next_staleness_check = time.monotonic() + STALENESS_CHECK_SECONDS
     if not cache.add("feed:checked", 1, STALENESS_CHECK_SECONDS):
         return
     computed = dict(Snapshot.objects.values_list("name", "computed_at"))
@@ -662,3 +673,9 @@ def refresh_if_stale() -> None:
             continue
         if cache.add(f"feed:job:{job}", 1, period):
             transaction.on_commit(task.enqueue, robust=True)
+
+
+def forget_staleness_check() -> None:
+    """Let the next page in this process check the jobs again (as after a cache clear)."""
+    global _next_staleness_check
+    _next_staleness_check = 0.0
