@@ -139,7 +139,33 @@ def test_seen_notes_are_not_repeated_and_pages_do_not_overlap(
 
 def test_bad_cursor_and_limit_are_clear_errors(api: ApiClient) -> None:
     problem(api.get("/feeds/explore", data={"cursor": "forged"}), 422)
+    problem(api.get("/feeds/explore", data={"cursor": "AAAAAAAAAAAA.99999"}), 422)
+    problem(api.get("/feeds/explore", data={"cursor": "AAAAAAAAAAAA.-1"}), 422)
     problem(api.get("/feeds/explore", data={"limit": 0}), 422)
+
+
+def test_a_cursor_reads_only_its_own_members_visit(
+    alice: Member,
+    bob: Member,
+    as_member: Callable[[Member], ApiClient],
+    make_member: Callable[..., Member],
+    post: Callable[..., Note],
+) -> None:
+    """Cursors are not signed: another member's cursor, or a made-up one, finds no visit of
+    the member asking, who then starts one from its first page."""
+    authors = [make_member(f"author{n}") for n in range(4)]
+    for n in range(12):
+        post(authors[n % 4], f"Note number {n}")
+    services.refresh_snapshots()
+    alices = as_member(alice).get("/feeds/explore", data={"limit": 4}).json()
+    alices_cursor = alices["next_cursor"]
+    bobs = as_member(bob).get("/feeds/explore", data={"limit": 4, "cursor": alices_cursor})
+    assert bobs.status_code == 200
+    assert [item["id"] for item in bobs.json()["items"]] == [i["id"] for i in alices["items"]]
+    made_up = as_member(alice).get("/feeds/explore", data={"cursor": "AAAAAAAAAAAA.4", "limit": 4})
+    assert made_up.status_code == 200
+    shown = {item["id"] for item in alices["items"]}  # alice's new visit puts them last
+    assert shown.isdisjoint(item["id"] for item in made_up.json()["items"])
 
 
 def test_feedback_validates_its_target(
