@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -333,10 +332,10 @@ def load_test(
     }
 
 
-def _on_this_machine(database_url: str) -> bool:
-    """Whether the database server is this machine's (its processes' CPU is then measured)."""
-    host = urllib.parse.urlsplit(database_url).hostname or ""
-    return host in {"", "localhost", "127.0.0.1", "::1"}
+def _on_this_machine(host: str) -> bool:
+    """Whether the database server at ``host`` (as Django connects to it) is this machine's,
+    over loopback or its Unix socket (a directory); its processes' CPU is then measured."""
+    return host in {"", "localhost", "127.0.0.1", "::1"} or host.startswith("/")
 
 
 def main(argv: list[str]) -> int:
@@ -378,7 +377,7 @@ def main(argv: list[str]) -> int:
         timings = precompute(active)
         settle_after_precompute()
         tokens = tokens_for(active)
-        vendor = connection.vendor
+        vendor, host = connection.vendor, connection.settings_dict["HOST"]
         database = database_settings()
         env = {
             "PAPERCRANE_DATA_DIR": str(settings.DATA_DIR),
@@ -388,7 +387,7 @@ def main(argv: list[str]) -> int:
             env["DATABASE_URL"] = os.environ["DATABASE_URL"]
         connection.close()
         with served(workers=os.cpu_count() or 1, env=env, fresh=False) as server:
-            local = vendor == "postgresql" and _on_this_machine(env["DATABASE_URL"])
+            local = vendor == "postgresql" and _on_this_machine(host)
             figures = load_test(server, tokens, args.connections, args.seconds, database=local)
     result = {
         "benchmark": "feed",
