@@ -108,10 +108,12 @@ class ExploreRoute:
     The page is made on the event loop's own thread, in one go. Pages are CPU-bound Python
     that a process makes one at a time whatever thread it is on (they contend for the
     interpreter's lock), and handing each to a thread of its own and its answer back cost
-    a fifth of the server's CPU per page (the thread's wake-ups, the loop's, the lock passed
-    back and forth): measured on Explore's benchmark, 1,315 pages a second on two cores
-    before, 1,660 after. The loop waits for a page's statement on PostgreSQL (a fraction
-    of a millisecond) as the thread did; the other processes use the cores meanwhile.
+    a tenth to a fifth of the server's CPU per page (the thread's wake-ups, the loop's, the
+    lock passed back and forth; measured in paired runs of Explore's benchmark: 1.41 and
+    1.43 ms a page with the thread, 1.26 and 1.16 without). Other requests of the process
+    wait for the page, as they waited for the interpreter's lock before; the loop waits for
+    the page's statement on PostgreSQL (a fraction of a millisecond) as the thread did, and
+    the other processes use the cores meanwhile.
     """
 
     def __init__(self, django: Any) -> None:
