@@ -290,8 +290,9 @@ def test_a_stored_ranking_past_its_refresh_is_served_and_recomputed_by_a_task(
 
 def shown_on(member: Member, day: date | None = None) -> list[int]:
     """The notes written as shown to ``member`` on ``day`` (today), in order."""
-    row = ShownDay.objects.filter(member=member, day=day or timezone.now().date()).first()
-    return [int(note_id) for note_id in row.note_ids.split(",") if note_id] if row else []
+    parts = ShownDay.objects.filter(member=member, day=day or timezone.now().date())
+    listed = "".join(parts.order_by("part").values_list("note_ids", flat=True))
+    return [int(note_id) for note_id in listed.split(",") if note_id]
 
 
 def test_impressions_are_buffered_and_still_count_as_seen(
@@ -363,11 +364,39 @@ def test_flushes_add_to_the_days_list_up_to_its_bound(
     services.record_shown(member=alice, note_ids=[second.pk])
     services.flush_impressions()
     assert shown_on(alice) == [first.pk, second.pk, second.pk]
-    length = len(ShownDay.objects.get(member=alice).note_ids)
-    monkeypatch.setattr(services, "MAX_SHOWN_CHARS", length)  # full: no longer grows
+    assert ShownDay.objects.count() == 1  # appended to the day's part
+    monkeypatch.setattr(services, "MAX_SHOWN_PARTS", 1)  # full: no longer grows
+    monkeypatch.setattr(services, "SHOWN_PART_CHARS", 1)
     services.record_shown(member=alice, note_ids=[first.pk])
     assert services.flush_impressions() == 1
     assert shown_on(alice) == [first.pk, second.pk, second.pk]
+
+
+def test_a_long_days_list_goes_on_in_parts_that_all_count_as_seen(
+    alice: Member,
+    bob: Member,
+    post: Callable[..., Note],
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings.FEED_IMPRESSION_FLUSH_SECONDS = 3600
+    notes = [post(bob, f"Shown {n}").pk for n in range(6)]
+    # A part takes the flushes that find it shorter than this: two notes' ids, about.
+    monkeypatch.setattr(services, "SHOWN_PART_CHARS", len(f"{notes[0]},{notes[1]},"))
+    for note_id in notes:
+        services.record_shown(member=alice, note_ids=[note_id])
+        services.flush_impressions()
+    assert shown_on(alice) == notes  # in the order shown, across the parts
+    parts = list(ShownDay.objects.order_by("part").values_list("part", "note_ids"))
+    assert [part for part, _ids in parts] == [0, 1, 2]
+    assert all(len(ids) <= services.SHOWN_PART_CHARS for _part, ids in parts)
+    assert queries.seen_notes(alice.pk) == set(notes)
+    assert queries.filters_now(alice).seen == set(notes)
+    monkeypatch.setattr(services, "MAX_SHOWN_PARTS", 3)  # the day is full: no fourth part
+    late = post(bob, "Shown late").pk
+    services.record_shown(member=alice, note_ids=[late])
+    services.flush_impressions()
+    assert shown_on(alice) == notes
 
 
 def test_reading_time_of_deleted_notes_and_members_goes_with_the_sweep(
@@ -450,6 +479,29 @@ def test_impressions_a_flush_could_not_write_are_kept_for_the_next(
         cursor.execute(f"ALTER TABLE moved_away RENAME TO {table}")
     assert services.flush_impressions() == 2
     assert shown_on(alice) == [note.pk, later.pk]  # in the order shown
+
+
+def test_a_process_flushes_on_one_thread_of_its_own_within_the_delay() -> None:
+    """The flushing thread runs what it is given (the database's side is tested above), on
+    one thread for the process, within the delay, and again after a flush that failed."""
+    ran: list[tuple[str, float]] = []
+    flushed = threading.Event()
+
+    def flush() -> None:
+        ran.append((threading.current_thread().name, time.monotonic()))
+        if len(ran) == 1:
+            raise DatabaseError("the database refused")  # logged, and tried again
+        flushed.set()
+
+    shown.flush_later(0.05, flush)
+    assert flushed.wait(10)
+    assert [name for name, _at in ran] == ["shown-flush", "shown-flush"]
+    flushed.clear()
+    asked = time.monotonic()
+    shown.flush_later(0.05, flush)
+    assert flushed.wait(10)
+    assert len(ran) == 3 and ran[2][0] == "shown-flush"
+    assert ran[2][1] - asked >= 0.05  # a delay's pages together, not a flush per page
 
 
 def _spaced_one_by_one(items: list[queries.Item], window: int) -> list[queries.Item]:

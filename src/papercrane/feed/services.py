@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef
 from django.utils import timezone
 
@@ -148,23 +148,30 @@ def record_shown(*, member: Member, note_ids: list[int]) -> None:
         shown.flush_later(delay, _flush_in_thread)
 
 
-# The buffered rows go to the database as one JSON array of [member, day, note ids], unpacked
-# there: a statement per row held the interpreter's lock once per row, and a second's
-# impressions of a busy process stalled its pages. Only the unpacking differs between the
-# databases.
+# The buffered rows go to the database as one JSON array of [member, day, [note ids]],
+# unpacked there (the ids' array "[12,345]" becoming the list "12,345,"): a statement per row
+# held the interpreter's lock once per row, and a second's impressions of a busy process
+# stalled its pages. Only the unpacking differs between the databases.
 _SHOWN_ROWS = {
     "sqlite": (
         "SELECT json_extract(value, '$[0]') AS member_id, json_extract(value, '$[1]') AS day, "
-        "json_extract(value, '$[2]') AS note_ids FROM json_each(%s)"
+        "replace(substr(json_extract(value, '$[2]'), 2), ']', ',') AS note_ids "
+        "FROM json_each(%s)"
     ),
     "postgresql": (
-        "SELECT (e->>0)::bigint AS member_id, (e->>1)::date AS day, e->>2 AS note_ids "
+        "SELECT (e->>0)::bigint AS member_id, (e->>1)::date AS day, "
+        "replace(substr(e->>2, 2), ']', ',') AS note_ids "
         "FROM json_array_elements(%s::json) AS e"
     ),
 }
-# A day's list stops growing at this length (some 6,000 notes): a client asking for pages
-# all day must not grow one row without end. Notes shown after it may be shown again.
-MAX_SHOWN_CHARS = 64_000
+# A part of a day's list (``ShownDay``) takes the flushes that find it shorter than this (some
+# 140 notes, seven pages); the next flush starts the next part. A flush rewrites each part it
+# appends to: bounded so, and under PostgreSQL's 2 KB threshold for compressing a value, each
+# append costs the same however much the member read that day.
+SHOWN_PART_CHARS = 1_000
+# A day's list stops growing at this many parts (some 9,000 notes): a client asking for pages
+# all day must not grow it without end. Notes shown after it may be shown again.
+MAX_SHOWN_PARTS = 64
 
 
 def flush_impressions() -> int:
@@ -180,10 +187,11 @@ def flush_impressions() -> int:
 
 
 def _write_shown(pending: dict[int, dict[date, list[int]]]) -> int:
-    # orjson, and dates written as they are: building a busy second's payload holds the
-    # interpreter's lock, which the pages being served wait for.
+    # The ids as they are, and dates, written by orjson: building a busy second's payload
+    # holds the interpreter's lock, which the pages being served in the process wait for
+    # (writing each id out as text in Python took 3 to 5 ms of it: a page waited twice that).
     rows = sorted(
-        (member_id, day, "".join(f"{note_id}," for note_id in notes))
+        (member_id, day, notes)
         for member_id, days in pending.items()
         for day, notes in days.items()
         if notes
@@ -192,21 +200,27 @@ def _write_shown(pending: dict[int, dict[date, list[int]]]) -> int:
         return 0
     table, member = ShownDay._meta.db_table, Member._meta.db_table
     # Portable upsert; the WHERE also resolves SQLite's INSERT … SELECT … ON CONFLICT
-    # ambiguity. Each (member, day) is in the batch once (the buffer keeps them together).
-    # Rows are written in one order, the same in every process: two processes' flushes
-    # share members (a member's pages go to any process) and, each locking its rows in its
-    # own order, deadlocked on PostgreSQL (one waited a second, then failed and wrote again).
+    # ambiguity. Each (member, day) is in the batch once (the buffer keeps them together),
+    # and goes to the day's last part, or to a new one if that is full (read by the unique
+    # index, newest part first). Rows are written in one order, the same in every process:
+    # two processes' flushes share members (a member's pages go to any process) and, each
+    # locking its rows in its own order, deadlocked on PostgreSQL (one waited a second, then
+    # failed and wrote again). Two flushes that pick the same part both append to it.
     sql = (
-        f"INSERT INTO {table} (member_id, day, note_ids) "  # noqa: S608
-        f"SELECT m.id, r.day, r.note_ids FROM ({_SHOWN_ROWS[connection.vendor]}) r "
-        f"JOIN {member} m ON m.id = r.member_id WHERE m.records_reading "
-        "ORDER BY m.id, r.day "
-        "ON CONFLICT (member_id, day) DO UPDATE SET note_ids = CASE "
-        f"WHEN LENGTH({table}.note_ids) < %s THEN {table}.note_ids || excluded.note_ids "
-        f"ELSE {table}.note_ids END"
+        f"INSERT INTO {table} (member_id, day, part, note_ids) "  # noqa: S608
+        "SELECT member_id, day, part, note_ids FROM ("
+        f"SELECT m.id AS member_id, r.day AS day, r.note_ids AS note_ids, COALESCE(("
+        f"SELECT CASE WHEN LENGTH(s.note_ids) < %s THEN s.part ELSE s.part + 1 END FROM {table} s "
+        "WHERE s.member_id = m.id AND s.day = r.day ORDER BY s.part DESC LIMIT 1), 0) AS part "
+        f"FROM ({_SHOWN_ROWS[connection.vendor]}) r "
+        f"JOIN {member} m ON m.id = r.member_id WHERE m.records_reading) AS due "
+        "WHERE part < %s ORDER BY member_id, day "
+        "ON CONFLICT (member_id, day, part) DO UPDATE "
+        f"SET note_ids = {table}.note_ids || excluded.note_ids"
     )
+    params: list[int | str] = [SHOWN_PART_CHARS, orjson.dumps(rows).decode(), MAX_SHOWN_PARTS]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [orjson.dumps(rows).decode(), MAX_SHOWN_CHARS])
+        cursor.execute(sql, params)
     return sum(len(notes) for days in pending.values() for notes in days.values())
 
 
@@ -214,7 +228,9 @@ def _flush_in_thread() -> None:
     try:
         flush_impressions()
     finally:
-        connections.close_all()  # this thread's connections: it ends here
+        # What Django does after a request: this thread's connection is kept for its next
+        # flush (as the server's own are), or closed if it failed or is past its age.
+        close_old_connections()
 
 
 atexit.register(flush_impressions)

@@ -139,7 +139,7 @@ SHAPES: dict[str, Shape] = {
     ),
     "feed.ChosenTopic": Shape(("topic__name", "created_at")),
     "feed.Feedback": Shape(("kind", "target_id", "created_at")),
-    "feed.ShownDay": Shape(("day", "note_ids")),
+    "feed.ShownDay": Shape(("day", "part", "note_ids")),
     "feed.Impression": Shape(("note", "day", "dwell_ms")),
     "search.HistoryEntry": Shape(("query", "searched_at")),
     "moderation.Report": Shape(
