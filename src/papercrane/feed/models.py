@@ -50,8 +50,10 @@ class Feedback(models.Model):
 
 
 class ShownDay(models.Model):
-    """The notes Explore showed a member on a day, in the order shown (a note shown twice is
-    there twice): what keeps the next visits from showing them again. Deleted after
+    """The notes Explore showed a member on a day, each once, in the order first shown: what
+    keeps the next visits from showing them again (a page records only the notes not
+    recorded that day already, as the visit read them: a member who refreshes Explore all
+    day is shown the same notes again, and the list kept no more). Deleted after
     ``FEED_IMPRESSION_DAYS``, with the member, or when they stop the record.
 
     A few rows per member and day, not one per note: a page shows twenty notes, and a row for

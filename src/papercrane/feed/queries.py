@@ -853,19 +853,23 @@ class Changes:
     fewer_topics: set[int] = field(default_factory=set)
     fewer_authors: set[int] = field(default_factory=set)
     seen: set[int] = field(default_factory=set)
+    # Of those, the notes already recorded as shown today (written or pending): a page
+    # records only the others (``Page.shown_today``).
+    shown_today: set[int] = field(default_factory=set)
     engaged: bool = False  # since the ranking
     followed: list[Item] = field(default_factory=list)  # newer, or newly followed, creators'
 
 
 # One round trip for everything ``Changes`` holds, what was seen included (a visit's cost is
-# mostly its queries): rows of (kind, id, author, the list of a day seen); table names come
-# from the models, values are parameters. It also reads what changed who may see which notes
-# since the process last asked (``discoverability``: a note's id, or its author's, or
-# neither for everything), and where the log stands for the next read (in the author's
-# column), so the page's visibility check needs no statement of its own for the notes
-# everyone may see.
+# mostly its queries): rows of (kind, id, author, the list of a day seen: its id 1 for
+# today's); table names come from the models, values are parameters. It also reads what
+# changed who may see which notes since the process last asked (``discoverability``: a
+# note's id, or its author's, or neither for everything), and where the log stands for the
+# next read (in the author's column), so the page's visibility check needs no statement of
+# its own for the notes everyone may see.
 _FILTERS_SQL = """
-SELECT 'seen', 0, 0, note_ids{more} FROM {shownday} WHERE member_id = %s AND day >= %s
+SELECT 'seen', CASE WHEN day >= %s THEN 1 ELSE 0 END, 0, note_ids{more} FROM {shownday}
+  WHERE member_id = %s AND day >= %s
 UNION ALL SELECT 'blocked', blocked_id, 0, ''{more} FROM {block} WHERE blocker_id = %s
 UNION ALL SELECT 'blocked', blocker_id, 0, ''{more} FROM {block} WHERE blocked_id = %s
 UNION ALL SELECT 'hidden', muted_id, 0, ''{more} FROM {mute} WHERE muter_id = %s
@@ -971,10 +975,12 @@ def stored_visit(member: Member) -> tuple[StoredRanking | None, Changes]:
 
 def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Changes]:
     pk = member.pk
-    first_day = connection.ops.adapt_datefield_value(_first_seen_day())
+    today = timezone.now().date()
+    first_day = connection.ops.adapt_datefield_value(today - timedelta(days=SEEN_DAYS))
     sql = _changes_sql(ranking, connection.vendor)
     log_from = discoverability.log_position()
-    params: list[Any] = [pk, first_day, pk, pk, pk, pk, log_from]
+    today_param = connection.ops.adapt_datefield_value(today)
+    params: list[Any] = [today_param, pk, first_day, pk, pk, pk, pk, log_from]
     latest = new_notes() if ranking else None
     if latest is not None:  # its row first; what comes after the filters takes the member's id
         since = connection.ops.adapt_datetimefield_value(latest.since)
@@ -988,11 +994,13 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
         Feedback.Kind.TOPIC: changes.fewer_topics,
         Feedback.Kind.AUTHOR: changes.fewer_authors,
     }
-    followed, followees, seen_lists, log_next = {}, [], [], log_from
+    followed, followees, log_next = {}, [], log_from
+    seen_lists: list[str] = []  # days' lists, today's apart
+    today_lists: list[str] = []
     changed_notes, changed_authors, changes_read, everything_changed = set(), set(), 0, False
     for kind, target, author, text, *ranked in rows:
         if kind == "seen":
-            seen_lists.append(text)
+            (today_lists if target else seen_lists).append(text)
         elif kind == "changed":  # a note, a member's notes, or neither: everything
             changed_notes.add(target)
             changed_authors.add(author)
@@ -1022,7 +1030,10 @@ def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Ch
     changes.followed = [
         Item(note_id, followed[note_id], topics.get(note_id, []), "following") for note_id in newest
     ]
-    changes.seen = _seen(pk, seen_lists)
+    # What is pending was shown within the second: today (or, just past midnight, yesterday,
+    # whose record then ends a day sooner for the notes shown again since).
+    changes.shown_today = _shown_ids(today_lists) | shown.pending_for(pk)
+    changes.seen = _shown_ids(seen_lists) | changes.shown_today
     return stored, changes
 
 
@@ -1117,10 +1128,14 @@ def seen_notes(member_id: int) -> set[int]:
 
 def _seen(member_id: int, shown_lists: list[str]) -> set[int]:
     """The notes in the member's days' lists, and those pending in this process."""
+    return _shown_ids(shown_lists) | shown.pending_for(member_id)
+
+
+def _shown_ids(shown_lists: list[str]) -> set[int]:
+    """The notes in days' lists (``ShownDay.note_ids``)."""
     # "12,345," is a JSON array but for its brackets and last comma: the days' lists are
     # read as one by orjson.
-    seen = set(orjson.loads(f"[{''.join(shown_lists)[:-1]}]"))
-    return seen | shown.pending_for(member_id)
+    return set(orjson.loads(f"[{''.join(shown_lists)[:-1]}]"))
 
 
 def merged(items: Sequence[Card], changes: Changes, *, personal: bool) -> list[Card]:
@@ -1193,22 +1208,24 @@ class Visit(NamedTuple):
     # Who the member blocked or was blocked by, read with the log of visibility changes (so
     # ``discoverability`` may check the page); None for a visitor, for whom nothing was read.
     blocked: set[int] | None
+    shown_today: set[int]  # ``Changes.shown_today``; empty for a visitor
 
 
 def visit_items(viewer: Member | None) -> Visit:
     """A new visit's cards, and what came with them."""
     if viewer is None:
-        return Visit(generic_explore(""), None, False, None)
+        return Visit(generic_explore(""), None, False, None, set())
     if not personalized(viewer):
         general, changes = generic_explore(viewer.language), filters_now(viewer)
-        return Visit(merged(general, changes, personal=False), None, False, changes.blocked)
+        cards = merged(general, changes, personal=False)
+        return Visit(cards, None, False, changes.blocked, changes.shown_today)
     ranking, changes = stored_visit(viewer)
     # Engagement since the ranking: rank afresh, so Explore adapts at once.
     if ranking is not None and ranking.age() < RANKING_MAX_SECONDS and not changes.engaged:
         cards = merged(ranking.items, changes, personal=True)
-        return Visit(cards, None, ranking.due(), changes.blocked)
+        return Visit(cards, None, ranking.due(), changes.blocked, changes.shown_today)
     fresh = rank_for_storage(viewer)
-    return Visit(fresh.items, fresh, False, changes.blocked)
+    return Visit(fresh.items, fresh, False, changes.blocked, changes.shown_today)
 
 
 # --- Pages and cursors -------------------------------------------------------------------------
@@ -1230,6 +1247,13 @@ class Page:
     ranked: StoredRanking | None = None  # ranked afresh for this visit: to be stored
     due: bool = False  # the stored ranking used is due for its background refresh
     upcoming: list[int] = field(default_factory=list)  # the notes of the next pages
+    # Of ``note_ids``, those already recorded as shown today, as a new visit read them (for
+    # the next pages of a visit, none are known): each note is recorded once a day.
+    shown_today: set[int] = field(default_factory=set)
+
+    def newly_shown(self) -> list[int]:
+        """The notes of the page not yet recorded as shown today."""
+        return [note_id for note_id in self.note_ids if note_id not in self.shown_today]
 
 
 class InvalidCursor(ValueError):
@@ -1251,9 +1275,10 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     visits = caches["visits"]
     stored = visits.get(key) if cursor else None
     ranked, due, blocked = None, False, None
+    shown_today: set[int] = set()
     cards: Sequence[Card]
     if stored is None:
-        cards, ranked, due, blocked = visit_items(viewer)
+        cards, ranked, due, blocked, shown_today = visit_items(viewer)
         # Kept as JSON: pickling the cards took three times as long (the named tuples eight).
         stored = items_json(cards)
         if cursor:  # the visit expired: continue with a fresh list
@@ -1290,7 +1315,7 @@ def explore(viewer: Member | None, *, cursor: str | None = None, limit: int = 20
     _fill_titles(reasons, visible, upcoming_named)
     more = offset + limit < count
     next_cursor = _cursor(token, offset + limit) if more else None
-    return Page(page, reasons, next_cursor, ranked, due, upcoming)
+    return Page(page, reasons, next_cursor, ranked, due, upcoming, shown_today)
 
 
 def _card_reason(item: Item) -> Reason:

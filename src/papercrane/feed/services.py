@@ -519,7 +519,7 @@ def explore_page(
             keep_profile_fresh(viewer)
         elif page.due:
             keep_profile_fresh(viewer, ranking_due=True)
-        record_shown(member=viewer, note_ids=page.note_ids)
+        record_shown(member=viewer, note_ids=page.newly_shown())
     return page
 
 
