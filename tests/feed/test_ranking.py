@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import threading
@@ -11,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -661,3 +663,12 @@ def _waiting_for_a_lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
         return bool(cursor.fetchone()[0])
+
+
+def test_refresh_explore_recomputes_its_lists_now(alice: Member, post: Callable[..., Note]) -> None:
+    note = post(alice, "Fresh off the press")
+    output = io.StringIO()
+    call_command("refresh_explore", stdout=output)
+    assert "Explore refreshed: snapshots" in output.getvalue()
+    assert note.pk in [row["id"] for row in queries.snapshot(queries.FRESH)["notes"]]
+    assert note.pk in [row["id"] for row in queries.snapshot(queries.TRENDING)["notes"]]

@@ -318,12 +318,17 @@ def snapshot(name: str) -> dict[str, Any]:
     memo = _snapshots.get(name)
     if memo is not None and now - memo[0] < SNAPSHOT_MEMO_SECONDS:
         return memo[1]
-    key = f"feed:snapshot:{name}"
-    data = cache.get(key)
+    # Through the cache when it is shared (Redis): one read of the database a minute for all
+    # the servers, and a new snapshot deletes it. A process's own cache is not shared: it
+    # kept a snapshot the worker had replaced for a minute, where reading the row again
+    # costs no more than unpickling the copy.
+    shared, key = bool(settings.REDIS_URL), f"feed:snapshot:{name}"
+    data = cache.get(key) if shared else None
     if data is None:
         row = Snapshot.objects.filter(name=name).values_list("data", flat=True).first()
         data = row or {}
-        cache.set(key, data, 60)
+        if shared:
+            cache.set(key, data, 60)
     _snapshots[name] = (now, data)
     return data
 
