@@ -981,7 +981,7 @@ def stored_visit(member: Member) -> tuple[StoredRanking | None, Changes]:
 def _changes(member: Member, *, ranking: bool) -> tuple[StoredRanking | None, Changes]:
     pk = member.pk
     today = timezone.now().date()
-    first_day = connection.ops.adapt_datefield_value(today - timedelta(days=SEEN_DAYS))
+    first_day = connection.ops.adapt_datefield_value(_first_seen_day(today))
     sql = _changes_sql(ranking, connection.vendor)
     log_from = discoverability.log_position()
     today_param = connection.ops.adapt_datefield_value(today)
@@ -1113,15 +1113,15 @@ def _stored_ranking(items: str, model_version: float, computed_at: float) -> Sto
     return StoredRanking(orjson.loads(items), [], model_version, at)
 
 
-def _first_seen_day() -> date:
-    return timezone.now().date() - timedelta(days=SEEN_DAYS)
+def _first_seen_day(today: date) -> date:
+    return today - timedelta(days=SEEN_DAYS)
 
 
 def seen_notes(member_id: int) -> set[int]:
     """The notes shown to the member in the last ``SEEN_DAYS`` (written, or pending in this
     process): a read of their few days' lists (``ShownDay``). A visit reads them with its
     changes (``stored_visit``)."""
-    since = _first_seen_day()
+    since = _first_seen_day(timezone.now().date())
 
     def build(_ids: list[int], subject: int) -> QuerySet[Any]:
         return ShownDay.objects.filter(member_id=subject, day__gte=since).values_list("note_ids")
